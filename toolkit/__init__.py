@@ -1,0 +1,28 @@
+"""textgen-toolkit: train, run and compare text generators behind one interface.
+
+The public API is imported lazily, so ``import toolkit`` and ``textgen --help`` stay fast
+and never pull in numpy, torch or a plugin until they are used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_API = {
+    "load": "toolkit.api", "train": "toolkit.api", "load_corpus": "toolkit.corpora",
+    "Corpus": "toolkit.corpora", "Generator": "toolkit.generator", "Completion": "toolkit.generator",
+    "Score": "toolkit.generator", "SamplingOptions": "toolkit.sampling", "Candidates": "toolkit.sampling",
+    "Options": "toolkit.options", "TextgenError": "toolkit.errors", "plugins": "toolkit.registry",
+    "compare": "toolkit.compare",
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
+    raise AttributeError(f"module 'toolkit' has no attribute {name!r}")

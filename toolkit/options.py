@@ -1,0 +1,72 @@
+"""Typed options: pydantic models whose field descriptions the CLI and dashboard show.
+
+Every option a user can set (sampling, a plugin's training options) is a field of a
+pydantic model, as in simonw/llm. This module turns loose values (keyword arguments,
+``-o key=value`` strings) into such a model, and pydantic's errors into one line that
+names the parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import TextgenError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class OptionError(TextgenError, ValueError):
+    """An option with a bad name or value; the message names the parameter."""
+
+
+class Options(BaseModel):
+    """Base class for a plugin's options: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+
+def parse_options(model: type[M], values: dict[str, Any], what: str = "option") -> M:
+    """Validate ``values`` against ``model``, raising `OptionError` naming the parameter."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]) or "?"
+            if err["type"] == "extra_forbidden":
+                known = ", ".join(model.model_fields) or "none"
+                problems.append(f"unknown {what} {name!r} (known: {known})")
+            else:
+                problems.append(f"{what} {name}={err.get('input')!r}: {err['msg']}")
+        raise OptionError("; ".join(problems)) from None
+
+
+def parse_pairs(pairs: list[str] | None) -> dict[str, str]:
+    """Turn CLI ``-o key=value`` pairs into a dict; pydantic coerces the strings later."""
+    values: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise OptionError(f"option {pair!r} is not key=value")
+        values[key.strip().replace("-", "_")] = value.strip()
+    return values
+
+
+def describe(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """Name, type, default and description of each field, for help screens and forms."""
+    rows = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        type_name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+        rows.append(
+            {
+                "name": name,
+                "type": type_name,
+                "default": field.default,
+                "description": field.description or "",
+                "constraints": [str(m) for m in field.metadata],
+            }
+        )
+    return rows

@@ -1,0 +1,137 @@
+"""Reversible character and word tokenizers with honest unknowns.
+
+``decode(encode(text)) == text`` whenever the text is in the vocabulary, so generated
+text reads naturally and bits per character stays exact. A character or word outside
+the vocabulary becomes ``<unk>`` visibly (the caller is told which), and for scoring its
+spelling is charged in full by `unknown_nats`, so bits per character stays a real code
+length instead of rewarding a model for mapping everything it does not know to one id.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+UNK = "<unk>"
+#: What a generated ``<unk>`` decodes to: visible, and never a real character.
+UNK_TEXT = "\ufffd"
+#: Code length of one character outside any vocabulary: uniform over Unicode scalars.
+UNICODE_NATS = math.log(0x110000 - 0x800)
+
+_WORD_PIECES = re.compile(r"\w+|[^\w\s]|\s+")
+
+
+class Tokenizer:
+    """A fixed vocabulary with id 0 reserved for ``<unk>``."""
+
+    level = ""
+
+    def __init__(self, vocab: Sequence[str]) -> None:
+        if not vocab or vocab[0] != UNK:
+            raise ValueError("vocab must start with <unk>")
+        self.vocab = list(vocab)
+        self.index = {piece: i for i, piece in enumerate(self.vocab)}
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def split(self, text: str) -> list[str]:
+        raise NotImplementedError
+
+    def encode(self, text: str) -> list[int]:
+        index = self.index
+        return [index.get(piece, 0) for piece in self.split(text)]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        vocab = self.vocab
+        return "".join(UNK_TEXT if i == 0 else vocab[i] for i in ids)
+
+    def unknowns(self, text: str) -> list[str]:
+        """Pieces of ``text`` outside the vocabulary, in order of first appearance."""
+        return list(dict.fromkeys(p for p in self.split(text) if p not in self.index))
+
+    def unknown_nats(self, text: str) -> float:
+        """Extra code length (nats) to spell out every unknown piece of ``text``."""
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        return {"level": self.level, "vocab": self.vocab}
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Tokenizer:
+        kind = {"char": CharTokenizer, "word": WordTokenizer}.get(data.get("level", ""))
+        if kind is None:
+            raise ValueError(f"unknown tokenizer level {data.get('level')!r}")
+        return kind.from_dict(data)
+
+
+class CharTokenizer(Tokenizer):
+    """One token per character; the vocabulary is the training split's characters."""
+
+    level = "char"
+
+    @classmethod
+    def fit(cls, text: str) -> CharTokenizer:
+        return cls([UNK, *sorted(set(text))])
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CharTokenizer:
+        return cls(data["vocab"])
+
+    def split(self, text: str) -> list[str]:
+        return list(text)
+
+    def unknown_nats(self, text: str) -> float:
+        index = self.index
+        return UNICODE_NATS * sum(1 for c in text if c not in index)
+
+
+class WordTokenizer(Tokenizer):
+    """Words, single punctuation marks and whitespace runs: concatenating them gives the text back.
+
+    The vocabulary holds the ``max_vocab - 1`` most frequent pieces of the training split.
+    An unknown word is spelled with a character unigram model fitted on the same split.
+    """
+
+    level = "word"
+
+    def __init__(self, vocab: Sequence[str], char_counts: dict[str, int]) -> None:
+        super().__init__(vocab)
+        self.char_counts = dict(char_counts)
+        total = sum(self.char_counts.values()) + len(self.char_counts) + 2  # add-one, plus end and escape
+        self._char_nats = {c: -math.log((n + 1) / total) for c, n in self.char_counts.items()}
+        self._end_nats = -math.log(1 / total)
+        self._escape_nats = -math.log(1 / total) + UNICODE_NATS
+
+    @classmethod
+    def fit(cls, text: str, max_vocab: int = 10000) -> WordTokenizer:
+        if max_vocab < 2:
+            raise ValueError(f"max_vocab must be at least 2, got {max_vocab}")
+        counts = Counter(cls.pieces(text))
+        ranked = sorted(counts, key=lambda piece: (-counts[piece], piece))[: max_vocab - 1]
+        return cls([UNK, *ranked], Counter(text))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WordTokenizer:
+        return cls(data["vocab"], data["char_counts"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "char_counts": self.char_counts}
+
+    @staticmethod
+    def pieces(text: str) -> list[str]:
+        return _WORD_PIECES.findall(text)
+
+    def split(self, text: str) -> list[str]:
+        return self.pieces(text)
+
+    def spelling_nats(self, piece: str) -> float:
+        char_nats, escape = self._char_nats, self._escape_nats
+        return sum(char_nats.get(c, escape) for c in piece) + self._end_nats
+
+    def unknown_nats(self, text: str) -> float:
+        index = self.index
+        return sum(self.spelling_nats(p) for p in self.pieces(text) if p not in index)
