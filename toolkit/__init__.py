@@ -19,7 +19,10 @@ _API = {
     "compare": "toolkit.compare",
 }
 
-__all__ = ["__version__", *_API]
+__all__ = [  # noqa: RUF022 - grouped as _API is
+    "__version__", "load", "train", "load_corpus", "Corpus", "Generator", "Completion", "Score",
+    "SamplingOptions", "Candidates", "Options", "TextgenError", "plugins", "compare",
+]
 
 
 def __getattr__(name: str) -> Any:
