@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Create .venv and install the toolkit, the built-in plugins and the example plugin, editable.
+# Sourced by scripts/demo.sh and scripts/test.sh; safe to run again (it only adds what is missing).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+# shellcheck disable=SC1091
+. .venv/bin/activate
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+# torch: keep an installed build (a CUDA one on a GPU machine); otherwise take 2.13.0, which on the
+# project's CPU machines is a local CPU wheel (an unpinned torch would pull several GB of CUDA packages).
+python -c "import torch" 2>/dev/null || pip install -q "torch==2.13.0"
+pip install -q -e ".[compare,dashboard,test]" -e plugins/markov -e plugins/lstm -e plugins/gpt2 \
+    -e examples/textgen-bigram
+# The corpora: the shared folder beside the checkout when there is one, else a download on first use.
+if [ -z "${TEXTGEN_CORPORA:-}" ] && [ -d "$root/../shared/corpora" ]; then
+  TEXTGEN_CORPORA=$(cd "$root/../shared/corpora" && pwd)
+  export TEXTGEN_CORPORA
+fi
