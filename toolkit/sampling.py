@@ -231,10 +231,11 @@ def process(logits: np.ndarray, ids: np.ndarray | None, histories: Sequence[Sequ
     if o.repetition_penalty != 1.0:
         logits = repetition_penalty(logits, ids, histories, o.repetition_penalty)
     if o.no_repeat_ngram_size:
+        before = logits.copy()
         logits = no_repeat_ngram(logits, ids, histories, memory or NgramMemory(o.no_repeat_ngram_size))
         empty = ~np.isfinite(logits.max(axis=1))
-        if empty.any():  # every follower was banned: the penalty cannot be honoured, so ignore it
-            logits[empty] = 0.0 if ids is None else np.where(ids[empty] >= 0, 0.0, -np.inf)
+        if empty.any():  # every follower was banned: the ban cannot be honoured, so ignore it for that row
+            logits[empty] = before[empty]
     if o.greedy:
         return logits
     if o.temperature != 1.0:
