@@ -180,7 +180,7 @@ class Generator(ABC):
         state, scores = self.begin([], 1)
         total = 0.0
         for i, token in enumerate(ids):
-            total -= _log_prob(scores, token)
+            total -= _log_prob(scores, token, self.name)
             if i + 1 < len(ids):
                 state, scores = self.advance(state, np.array([token]))
         return total + self.unknown_nats(text), len(ids)
@@ -251,10 +251,10 @@ class Generator(ABC):
         return path
 
 
-def _log_prob(scores: Scores, token: int) -> float:
+def _log_prob(scores: Scores, token: int, plugin: str) -> float:
     from .sampling import check_scores
 
-    logits, ids = check_scores(scores, "?")
+    logits, ids = check_scores(scores, plugin)
     row = logits[0]
     top = row.max()
     log_norm = top + math.log(np.exp(row - top).sum())
