@@ -85,7 +85,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
 @PROPERTY
 @given(dense_rows())
 def test_greedy_is_the_argmax(logits):
-    ids, probs = distribution(logits, SamplingOptions(temperature=0))
+    _, probs = distribution(logits, SamplingOptions(temperature=0))
     assert probs[np.argmax(logits[0])] == 1.0 and probs.sum() == 1.0
     sampler = Sampler(SamplingOptions(temperature=0), seed=0)
     batch = np.vstack([logits, logits[:, ::-1]])
@@ -251,7 +251,7 @@ def test_repetition_penalty_by_hand():
     processed = process(logits.copy(), None, [[0, 1, 1]], SamplingOptions(repetition_penalty=2.0))
     np.testing.assert_allclose(processed, [[1.0, -2.0, 0.5, 3.0]])
     candidates = Candidates(np.array([[7, 3, -1]]), np.array([[2.0, -1.0, -np.inf]]))
-    ids, probs = distribution(candidates, SamplingOptions(repetition_penalty=2.0), [3])
+    _, probs = distribution(candidates, SamplingOptions(repetition_penalty=2.0), [3])
     np.testing.assert_allclose(probs, softmax(np.array([2.0, -2.0, -np.inf])))
 
 
