@@ -1,0 +1,47 @@
+"""The temperature lens: what each sampling option does to one next-token distribution."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from toolkit.generator import Generator
+from toolkit.sampling import SamplingOptions, distribution
+
+#: The original lesson's temperature sweep.
+SWEEP = (0.3, 0.8, 1.0, 1.3, 1.8)
+
+
+def stages(options: SamplingOptions) -> dict[str, SamplingOptions]:
+    """The options switched on one at a time, in the order the sampler applies them."""
+    steps = {"model": SamplingOptions()}
+    on: dict[str, object] = {}
+    for name, label in (("temperature", "temperature"), ("top_k", "top-k"), ("top_p", "top-p"),
+                        ("min_p", "min-p")):
+        value = getattr(options, name)
+        if value != SamplingOptions.model_fields[name].default:
+            on[name] = value
+            steps[f"+ {label} {value:g}"] = SamplingOptions(**on)
+    return steps
+
+
+def next_token_table(model: Generator, history: Sequence[int], options: SamplingOptions,
+                     top: int = 15) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Labels of the ``top`` likeliest next tokens after ``history``, and their probability per stage.
+
+    Temperature, top-k, top-p and min-p never reorder tokens, so the model's own top
+    tokens show where each stage moves the mass.
+    """
+    _, scores = model.begin(list(history), 1)
+    probs = {}
+    for label, opts in stages(options).items():
+        ids, ps = distribution(scores, opts, history, model.name)
+        probs[label] = {int(i): float(p) for i, p in zip(ids, ps, strict=True) if i >= 0}
+    tokens = sorted(probs["model"], key=probs["model"].get, reverse=True)[:top]
+    labels, seen = [], set()
+    for token in tokens:
+        label = repr(model.decode([token]))
+        labels.append(label if label not in seen else f"{label} #{token}")
+        seen.add(label)
+    return labels, {stage: np.array([row.get(t, 0.0) for t in tokens]) for stage, row in probs.items()}

@@ -1,0 +1,99 @@
+"""Which models the dashboard can show, loading them once, and quick-training new ones."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+import toolkit
+from toolkit.api import read_manifest
+from toolkit.corpora import Corpus
+from toolkit.errors import TextgenError
+from toolkit.generator import MANIFEST, Generator
+
+
+@dataclass(frozen=True)
+class Found:
+    """A model directory under the models folder, described from its manifest alone."""
+
+    path: Path
+    label: str
+    plugin: str | None
+    error: str | None = None
+
+
+def find_models(folder: Path) -> list[Found]:
+    """Model directories at or under ``folder`` (skipping hidden and half-written ones)."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for manifest in sorted(folder.rglob(MANIFEST)):
+        path = manifest.parent
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        name = str(relative) if relative.parts else path.name
+        try:
+            plugin = read_manifest(path)["plugin"]
+        except TextgenError as exc:
+            found.append(Found(path, f"{name} (unreadable)", None, str(exc)))
+            continue
+        found.append(Found(path, f"{name} · {plugin}", plugin))
+    return found
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def load_model(source: str) -> Generator:
+    """A model by path or ``PLUGIN:SOURCE``, loaded once per dashboard process."""
+    return toolkit.load(source)
+
+
+def training_corpus(model: Generator) -> str | None:
+    """What the model was trained on, as something `toolkit.load_corpus` accepts."""
+    corpus = model.training.get("corpus") or {}
+    source, name = corpus.get("source"), corpus.get("name")
+    if source and Path(source).exists():
+        return str(source)
+    return name or None
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def training_index(corpus: str) -> Any:
+    """The novelty index of a corpus's training split, built once."""
+    from toolkit.metrics import TrainingIndex
+
+    return TrainingIndex.build(toolkit.load_corpus(corpus).train)
+
+
+def model_facts(model: Generator) -> dict[str, Any]:
+    """The few facts a column header shows: family, corpus, held-out bpc, size."""
+    facts: dict[str, Any] = {"plugin": model.name}
+    training = model.training
+    if training.get("corpus"):
+        facts["corpus"] = training["corpus"].get("name")
+    if training.get("val_bpc") is not None:
+        facts["val bpc"] = round(float(training["val_bpc"]), 3)
+    facts.update(model.info())
+    return facts
+
+
+def head(corpus: Corpus, chars: int) -> Corpus:
+    """The first ``chars`` characters of a corpus (0: all), for training in seconds."""
+    if not chars or chars >= len(corpus.text):
+        return corpus
+    text = corpus.text[:chars]
+    return Corpus(name=f"{corpus.name}[:{chars}]", text=text, val_fraction=corpus.val_fraction,
+                  source=corpus.source, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def quick_train(plugin: str, corpus: str, chars: int, seed: int, options: dict[str, Any],
+                folder: Path) -> tuple[Path, Generator]:
+    """Train ``plugin`` on the head of a corpus; save it as a new directory in ``folder``."""
+    data = head(toolkit.load_corpus(corpus), chars)
+    out = folder / f"{plugin}-{data.name.split('[')[0]}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return out, toolkit.train(plugin, data, out=out, seed=seed, **options)

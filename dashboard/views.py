@@ -1,0 +1,34 @@
+"""HTML for generated text: the prompt dimmed, the longest copied span marked.
+
+Text goes through `html.escape` and ``white-space: pre-wrap``, never Markdown, so
+generated asterisks, underscores and blank lines show as they are.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+BOX = ("white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 0.85rem; line-height: 1.35; "
+       "padding: 0.5rem; border: 1px solid rgba(128,128,128,0.35); border-radius: 0.4rem; margin-bottom: 0.4rem")
+MARK = "background: #ffd54f; color: #000; border-radius: 0.15rem"
+PROMPT = "opacity: 0.55"
+
+
+def marked(text: str, span: str = "") -> str:
+    """``text`` escaped, with the first occurrence of ``span`` wrapped in a highlight."""
+    at = text.find(span) if span else -1
+    if at < 0:
+        return escape(text)
+    end = at + len(span)
+    return f'{escape(text[:at])}<mark style="{MARK}">{escape(span)}</mark>{escape(text[end:])}'
+
+
+def sample_html(prompt: str, text: str, span: str = "", cursor: bool = False) -> str:
+    """One sample as a box: the dimmed prompt, then the generated text with ``span`` marked."""
+    tail = "▌" if cursor else ""
+    return f'<div style="{BOX}"><span style="{PROMPT}">{escape(prompt)}</span>{marked(text, span)}{tail}</div>'
+
+
+def passage_html(passage: str, span: str = "") -> str:
+    """The nearest training passage, with the copied span marked where it occurs."""
+    return f'<div style="{BOX}; opacity: 0.85">{marked(passage, span)}</div>'
