@@ -359,11 +359,11 @@ class _Run:
         for b in range(self.n):
             text = self.texts[b]
             if not (final or self.done[b]):
-                if self.gen.segment_end_ids:
-                    text = text[: len(self.gen.decode(self.tokens[b][: self.segment_start[b]]))]
-                else:
-                    text = text[: max(0, len(text) - self.hold)]
-                text = text.rstrip("\ufffd")  # maybe half a UTF-8 character
+                end = len(text)
+                if self.gen.segment_end_ids:  # the open segment may still be refused
+                    end = len(self.gen.decode(self.tokens[b][: self.segment_start[b]]))
+                # a stop string may still begin in the last `hold` characters of what is certain
+                text = text[: max(0, end - self.hold)].rstrip("\ufffd")  # maybe half a UTF-8 character
             pieces.append(text[self.shown[b] :] if len(text) > self.shown[b] else "")
             self.shown[b] = max(self.shown[b], len(text))
         return pieces
