@@ -18,6 +18,8 @@ import json
 import os
 import re
 import tempfile
+import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +31,13 @@ from dashboard import MODELS_ENV
 from dashboard.columns import ColumnResult, generate
 from dashboard.forms import RunOptions, option_inputs
 from dashboard.lens import SWEEP, next_token_table
-from dashboard.models import find_models, load_model, quick_train
+from dashboard.models import find_models, load_model, quick_train, training_corpus
 from dashboard.views import passage_html, sample_html
 from dashboard.workers import DONE, run_concurrently
 from toolkit import registry
 from toolkit.corpora import NAMED
 from toolkit.errors import TextgenError
+from toolkit.generator import UnknownTokensWarning
 from toolkit.options import parse_options
 from toolkit.sampling import SamplingOptions
 
@@ -315,8 +318,59 @@ def next_token_chart(source: str, prompt: str) -> None:
 # -- compare ------------------------------------------------------------------------
 
 
-def compare_tab(sources: dict[str, str]) -> None:
-    st.info("The compare report appears here once toolkit.compare is available.")
+def compare_tab(sources: dict[str, str], prompt: str, settings: Settings | None) -> None:
+    """`toolkit.compare` on the chosen models: held-out bpc table, plots, the report's JSON."""
+    corpora = [c for c in (corpus_of(s) for s in sources) if c]
+    left, middle, right = st.columns(3)
+    corpus = left.text_input("Held-out corpus", value=corpora[0] if corpora else "tinyshakespeare",
+                             key="cmp.corpus", help="Its validation split is scored; its training split "
+                             "is the novelty reference.")
+    score_chars = middle.number_input("Score at most N held-out characters (0: all)", value=20_000,
+                                      min_value=0, step=10_000, key="cmp.chars")
+    temperatures = right.text_input("Temperatures", value=", ".join(map(str, SWEEP)), key="cmp.temps")
+    if st.button("Run compare", key="cmp.run", disabled=settings is None) and settings:
+        run_compare(sources, corpus, prompt, temperatures, int(score_chars), settings[0])
+    report = st.session_state.get("compare")
+    if report is None:
+        return
+    st.markdown(report.markdown())
+    plots = [path for name, path in report.files.items() if name not in ("json", "markdown")]
+    for column, path in zip(st.columns(len(plots) or 1), plots, strict=False):
+        column.image(path)
+    st.download_button("Download the compare report (JSON)", json.dumps(report.to_json(), indent=2),
+                       file_name="textgen-compare.json", mime="application/json", key="download-compare")
+
+
+def corpus_of(source: str) -> str | None:
+    try:
+        return training_corpus(load_model(source))
+    except Exception:  # a model that does not load has no corpus; its column shows why
+        return None
+
+
+def run_compare(sources: dict[str, str], corpus: str, prompt: str, temperatures: str, score_chars: int,
+                run: RunOptions) -> None:
+    from toolkit.compare import compare, parse_temperatures
+
+    models = {}
+    for source, label in sources.items():
+        try:
+            models[label] = load_model(source)
+        except Exception as exc:  # left out of the report, with the reason
+            st.error(f"{label} left out: {type(exc).__name__}: {exc}")
+    with st.status("Comparing…", expanded=False) as status:
+        try:
+            report = compare(models, corpus, [prompt], samples=run.num_samples,
+                             temperatures=parse_temperatures(temperatures), max_tokens=run.max_tokens,
+                             seed=run.seed, max_score_chars=score_chars or None,
+                             out=Path(session_folder()) / f"compare-{time.strftime('%Y%m%d-%H%M%S')}",
+                             progress=lambda message: status.update(label=message))
+        except (TextgenError, ValueError) as exc:
+            status.update(label="Compare failed", state="error")
+            st.error(str(exc))
+            return
+        status.update(label=f"Compared {len(models)} models in {report.elapsed_seconds:.1f}s", state="complete")
+    st.session_state.compare = report
 
 
 # -- page ---------------------------------------------------------------------------
@@ -324,6 +378,7 @@ def compare_tab(sources: dict[str, str]) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="textgen dashboard", layout="wide")
+    warnings.filterwarnings("ignore", category=UnknownTokensWarning)  # each column shows its own notice
     folder = models_folder()
     sources = choose_models(folder)
     quick_train_form(folder)
@@ -341,7 +396,7 @@ def main() -> None:
     with lens:
         temperature_lens(sources, prompt, shared)
     with compare:
-        compare_tab(sources)
+        compare_tab(sources, prompt, shared)
 
 
 main()

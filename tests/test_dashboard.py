@@ -1,0 +1,286 @@
+"""The dashboard's logic: the app under Streamlit's AppTest harness, its helpers, the launcher.
+
+Models are tiny bigram models trained on a few kilobytes in a temporary models folder,
+so the whole file runs in seconds. The real browser test is test_dashboard_browser.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+
+from streamlit.testing.v1 import AppTest
+
+import toolkit
+from dashboard import MODELS_ENV
+from dashboard.lens import next_token_table, stages
+from dashboard.models import find_models
+from dashboard.views import marked, sample_html
+from dashboard.workers import DONE, run_concurrently
+from toolkit.errors import TextgenError
+from toolkit.sampling import SamplingOptions
+
+APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
+        "First Citizen:\nYou are all resolved rather to die than to famish?\n\nAll:\nResolved. resolved.\n\n") * 30
+PROMPT = "First Citizen:\n"
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("models")
+    corpus = folder.parent / "citizens.txt"
+    corpus.write_text(TEXT, encoding="utf-8")
+    toolkit.train("bigram", str(corpus), out=folder / "sharp", seed=0, smoothing=0.01)
+    toolkit.train("bigram", str(corpus), out=folder / "smooth", seed=0, smoothing=2.0)
+    (folder / "broken").mkdir()
+    (folder / "broken" / "textgen.json").write_text("{not json", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def app(models, monkeypatch) -> AppTest:
+    monkeypatch.setenv(MODELS_ENV, str(models))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.text_area(key="prompt").set_value(PROMPT).run()
+    assert not at.exception
+    return at
+
+
+def set_shared(at: AppTest, **values) -> None:
+    for name, value in values.items():
+        at.number_input(key=f"shared.{name}").set_value(value)
+
+
+def test_models_found_and_preselected(app, models):
+    assert app.multiselect(key="picked").value == [str(models / n) for n in ("broken", "sharp", "smooth")]
+    labels = app.multiselect(key="picked").options
+    assert any("sharp · bigram" in label for label in labels)
+    assert any("broken (unreadable)" in label for label in labels)
+
+
+def test_generate_streams_every_column_and_a_broken_model_stays_in_its_column(app, models):
+    set_shared(app, max_tokens=40, num_samples=2, seed=3)
+    app.button(key="generate").click().run()
+    assert not app.exception
+    results = app.session_state["results"]
+    broken = results[str(models / "broken")]
+    assert broken.status == "failed" and "corrupt textgen.json" in broken.error
+    assert broken.error in [e.value for e in app.error]
+    for name in ("sharp", "smooth"):
+        result = results[str(models / name)]
+        assert result.status == "done" and result.error is None
+        model = toolkit.load(models / name)
+        # the column streams sample i with seed + i: exactly what the API generates
+        assert result.samples == [model.generate(PROMPT, max_tokens=40, seed=s)[0] for s in (3, 4)]
+        assert result.first_token_seconds is not None and result.tokens > 0 and result.tokens_per_second > 0
+        assert set(result.metrics) >= {"distinct-1", "distinct-2", "repetition", "self-BLEU", "4-gram overlap"}
+        assert 0 <= result.metrics["distinct-1"] <= 1
+        novelty = result.novelty[0]
+        assert novelty["longest_copy_span"] in result.samples[0] and novelty["nearest_passage"] in TEXT
+    assert results[str(models / "sharp")].facts["plugin"] == "bigram"
+    assert app.get("download_button"), "no download button for the run's JSON"
+    column = json.loads(json.dumps(results[str(models / "sharp")].to_json()))
+    assert column["options"]["seed"] == 3 and column["samples"] == results[str(models / "sharp")].samples
+
+
+def test_results_stay_after_another_interaction(app, models):
+    set_shared(app, max_tokens=20, num_samples=1)
+    app.button(key="generate").click().run()
+    first = app.session_state["results"][str(models / "sharp")].samples
+    app.text_area(key="prompt").set_value("All:\n").run()  # no Generate: the last run stays shown
+    assert app.session_state["results"][str(models / "sharp")].samples == first
+    assert not app.exception
+
+
+def test_a_bad_setting_is_a_message_not_a_traceback(app):
+    set_shared(app, temperature=-1.0)
+    app.button(key="generate").click().run()
+    assert not app.exception
+    assert any("temperature" in e.value and ">= 0" in e.value.replace("greater than or equal to", ">=")
+               for e in app.error)
+    assert "results" not in app.session_state
+
+
+def test_a_column_can_override_the_shared_settings(app, models):
+    set_shared(app, max_tokens=30, num_samples=2)
+    sharp = str(models / "sharp")
+    app.checkbox(key=f"own:{sharp}").check().run()
+    app.number_input(key=f"own:{sharp}.temperature").set_value(0.0)
+    app.button(key="generate").click().run()
+    results = app.session_state["results"]
+    greedy = results[sharp].samples
+    assert greedy[0] == greedy[1]  # temperature 0: the seed no longer matters
+    assert results[sharp].sampling.temperature == 0 and results[str(models / "smooth")].sampling.temperature == 1
+    assert results[str(models / "smooth")].samples[0] != results[str(models / "smooth")].samples[1]
+
+
+def test_temperature_sweep_and_next_token_chart(app, models):
+    sharp = str(models / "sharp")
+    app.multiselect(key="picked").set_value([sharp]).run()
+    set_shared(app, max_tokens=25)
+    app.button(key="lens.sweep").click().run()
+    assert not app.exception
+    sweep = app.session_state["sweep"]["results"]
+    assert list(sweep) == ["T=0.3", "T=0.8", "T=1.0", "T=1.3", "T=1.8"]
+    model = toolkit.load(sharp)
+    for key, result in sweep.items():
+        t = float(key[2:])
+        assert result.samples == model.generate(PROMPT, max_tokens=25, seed=0, temperature=t)
+    assert app.get("arrow_vega_lite_chart") or app.get("vega_lite_chart")
+
+
+def test_compare_tab_reports_bpc_with_plots_and_json(app, models):
+    app.multiselect(key="picked").set_value([str(models / "sharp"), str(models / "smooth")]).run()
+    set_shared(app, max_tokens=20, num_samples=2)
+    app.text_input(key="cmp.temps").set_value("0.8, 1.3")
+    app.button(key="cmp.run").click().run()
+    assert not app.exception, app.exception
+    report = app.session_state["compare"]
+    assert [m.label for m in report.models] == ["sharp · bigram", "smooth · bigram"]
+    assert report.models[0].bpc < report.models[1].bpc  # less smoothing fits this repetitive text better
+    assert all(Path(report.files[name]).is_file() for name in ("bpc", "diversity", "speed"))
+    assert any("bits/char" in m.value for m in app.markdown)
+
+
+def test_quick_train_adds_a_model_from_a_plugins_typed_options(app, models):
+    app.selectbox(key="qt.plugin").set_value("bigram").run()
+    app.text_input(key="qt.corpus").set_value(str(models.parent / "citizens.txt"))
+    app.number_input(key="qt.bigram.smoothing").set_value(0.5)
+    app.button(key="qt.train").click().run()
+    assert not app.exception
+    new = [p for p in app.multiselect(key="picked").value if Path(p).name.startswith("bigram-citizens")]
+    assert len(new) == 1 and toolkit.load(new[0]).smoothing == 0.5
+    assert any("held-out" in s.value for s in app.success)
+    app.number_input(key="qt.bigram.smoothing").set_value(-1.0)
+    app.button(key="qt.train").click().run()
+    assert any("smoothing" in e.value for e in app.error) and not app.exception
+
+
+# -- helpers --------------------------------------------------------------------------
+
+
+def test_workers_run_at_once_and_a_failing_job_does_not_stop_the_others():
+    both = threading.Barrier(2, timeout=5)  # deadlocks unless the jobs really run concurrently
+
+    def job(name):
+        def run():
+            both.wait()
+            yield f"{name} 1"
+            yield f"{name} 2"
+        return run
+
+    def failing():
+        yield "half"
+        raise ValueError("boom")
+
+    seen: dict[str, list] = {"a": [], "b": [], "c": []}
+    for batch in run_concurrently({"a": job("a"), "b": job("b"), "c": failing}):
+        for key, item in batch:
+            seen[key].append(item)
+    assert seen["a"] == ["a 1", "a 2", DONE] and seen["b"] == ["b 1", "b 2", DONE]
+    assert seen["c"][0] == "half" and isinstance(seen["c"][1], ValueError) and seen["c"][2] is DONE
+
+
+def test_workers_stop_when_the_page_moves_on():
+    produced = []
+
+    def endless():
+        for i in range(10_000):
+            produced.append(i)
+            time.sleep(0.001)
+            yield i
+
+    batches = run_concurrently({"a": endless})
+    next(batches)
+    batches.close()
+    time.sleep(0.05)
+    count = len(produced)
+    time.sleep(0.05)
+    assert len(produced) <= count + 1 < 10_000
+
+
+def test_lens_stages_switch_options_on_one_at_a_time(models):
+    model = toolkit.load(models / "sharp")
+    options = SamplingOptions(temperature=1.5, top_k=2, top_p=0.6)
+    assert list(stages(options)) == ["model", "+ temperature 1.5", "+ top-k 2", "+ top-p 0.6"]
+    labels, table = next_token_table(model, model.encode("First Citizen:\nBefore we p"), options, top=10)
+    assert len(labels) == 10 and len(set(labels)) == 10
+    raw, hot, top2 = table["model"], table["+ temperature 1.5"], table["+ top-k 2"]
+    assert np.all(np.diff(raw) <= 0) and raw[0] > 0.5  # sorted; "r" of "proceed" dominates
+    assert hot[0] < raw[0]  # T > 1 flattens
+    assert np.count_nonzero(top2) == 2 and top2.sum() == pytest.approx(1.0)
+    assert np.count_nonzero(table["+ top-p 0.6"]) == 1
+
+
+def test_views_escape_text_and_mark_the_copied_span():
+    assert marked("a <b> & c", "<b>") == 'a <mark style="background: #ffd54f; color: #000; border-radius: ' \
+                                         '0.15rem">&lt;b&gt;</mark> &amp; c'
+    assert marked("abc", "zz") == "abc"
+    html = sample_html("<p>", "x*y_\n\nz")
+    assert "&lt;p&gt;" in html and "x*y_\n\nz" in html and "pre-wrap" in html
+
+
+def test_find_models_skips_hidden_and_reports_unreadable(models, tmp_path):
+    (tmp_path / "nested" / "m").mkdir(parents=True)
+    (tmp_path / ".tmp-half").mkdir()
+    (tmp_path / ".tmp-half" / "textgen.json").write_text("{}")
+    toolkit.load(models / "sharp").save(tmp_path / "nested" / "m")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "textgen.json").write_text('{"format": "other"}')
+    found = find_models(tmp_path)
+    assert [(f.path.name, f.plugin) for f in found] == [("bad", None), ("m", "bigram")]
+    assert "not a textgen model manifest" in found[0].error and found[1].label == "nested/m · bigram"
+    assert find_models(tmp_path / "missing") == []
+
+
+# -- launcher -------------------------------------------------------------------------
+
+
+def test_launcher_runs_streamlit_headless_with_the_models_folder(models, monkeypatch, capsys):
+    from toolkit import dashboard
+
+    started = {}
+
+    class FakeProcess:
+        def __init__(self, cmd, env):
+            started.update(cmd=cmd, env=env)
+
+        def wait(self, timeout=None):
+            if "interrupted" not in started:
+                started["interrupted"] = True
+                raise KeyboardInterrupt
+            return 0
+
+        def send_signal(self, sig):
+            started["signal"] = sig
+
+    monkeypatch.setattr(dashboard.subprocess, "Popen", FakeProcess)
+    assert dashboard.main(argparse.Namespace(models=models, port=8765)) == 0
+    cmd = started["cmd"]
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and Path(cmd[4]) == APP
+    for flag, value in [("--server.headless", "true"), ("--browser.gatherUsageStats", "false"),
+                        ("--server.port", "8765"), ("--server.address", "localhost")]:
+        assert cmd[cmd.index(flag) + 1] == value
+    assert started["env"][MODELS_ENV] == str(models.resolve())
+    assert started["signal"] == signal.SIGINT  # Ctrl-C is passed on and waited for
+    assert "http://localhost:8765" in capsys.readouterr().out
+
+
+def test_launcher_refuses_a_missing_models_folder_and_a_bad_port(tmp_path):
+    from toolkit import dashboard
+
+    with pytest.raises(TextgenError, match="not a folder"):
+        dashboard.main(argparse.Namespace(models=tmp_path / "nope", port=8501))
+    with pytest.raises(ValueError, match="--port"):
+        dashboard.main(argparse.Namespace(models=None, port=0))
