@@ -1,0 +1,205 @@
+"""A markovify chain behind the textgen interface: sampled through the core, scored with Kneser-Ney.
+
+Generation follows markovify's chain: the next token is drawn in proportion to how
+often it followed the last ``state_size`` tokens in training. The chain hands the core
+its followers as `Candidates` (ids and log counts), so temperature T samples in
+proportion to count ** (1/T), 0 is greedy, and top-k/top-p/penalties/seeds all apply.
+A history whose last state was never seen backs off to its longest seen suffix, then
+to a sentence start (words) or the unigram (characters): no prompt can fail.
+
+Scoring uses interpolated modified Kneser-Ney over the same counts (`kneser_ney`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from toolkit.corpora import Corpus
+from toolkit.generator import Generator
+from toolkit.sampling import Candidates
+
+from .kneser_ney import KneserNey
+from .levels import END_ID, UNK_ID, CharLevel, WordLevel
+from .markovify_json import read_text_json, text_json
+from .ngrams import NgramCounts, windows
+from .novelty import OverlapIndex
+from .options import MarkovOptions
+
+MODEL_FILE = "model.json"
+#: markovify.Text.to_json() format: markovify.Text.from_json reads it.
+MARKOVIFY_FILE = "markovify.json"
+FORMAT = "textgen-markov"
+
+Level = CharLevel | WordLevel
+
+
+def finished_sentences(tokens: list[int]) -> Iterator[list[int]]:
+    """The word ids of each sentence that ends (with END) in ``tokens``."""
+    start = 0
+    for end, token in enumerate(tokens):
+        if token == END_ID:
+            yield tokens[start:end]
+            start = end + 1
+
+
+class MarkovGenerator(Generator):
+    name = "markov"
+    Options = MarkovOptions
+    suppress_ids = (UNK_ID,)
+
+    def __init__(self, options: MarkovOptions, level: Level, counts: NgramCounts) -> None:
+        super().__init__()
+        self.options, self.level, self.counts = options, level, counts
+        self.state_size = counts.state_size
+        self.segment_end_ids = frozenset({END_ID}) if options.novelty else frozenset()
+        self._slots: dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, int]]] = {}
+
+    @classmethod
+    def _counted(cls, options: MarkovOptions, level: Level, contexts: np.ndarray, targets: np.ndarray,
+                 weights: np.ndarray | None = None) -> MarkovGenerator:
+        radix = len(level.vocab) + 1  # the vocabulary and BEGIN
+        return cls(options, level, NgramCounts.build(contexts, targets, radix, level.begin_id, weights))
+
+    @classmethod
+    def train(cls, corpus: Corpus, options: MarkovOptions, *, seed: int, out: Path | None = None
+              ) -> MarkovGenerator:
+        level_class = WordLevel if options.level == "word" else CharLevel
+        level, tokens, targets = level_class.fit(corpus.train, options)
+        if not len(targets):
+            raise ValueError(f"corpus {corpus.name!r} has no training sentences at level {options.level!r}")
+        return cls._counted(options, level, windows(tokens, targets, options.order), tokens[targets])
+
+    # -- files ---------------------------------------------------------------------------
+
+    def save_files(self, folder: Path) -> dict[str, Any]:
+        (folder / MARKOVIFY_FILE).write_text(text_json(self.counts, self.level.vocab, self.level.runs()))
+        model = {"format": FORMAT, "options": self.options.model_dump(mode="json"), "state_size": self.state_size,
+                 "level": self.level.to_json()}
+        (folder / MODEL_FILE).write_text(json.dumps(model))
+        return {"level": self.level.name, "state_size": self.state_size}
+
+    @classmethod
+    def load_files(cls, folder: Path, manifest: dict[str, Any], *, device: str = "auto") -> MarkovGenerator:
+        model = json.loads((folder / MODEL_FILE).read_text(encoding="utf-8"))
+        if not isinstance(model, dict) or model.get("format") != FORMAT:
+            raise ValueError(f"{MODEL_FILE} is not a {FORMAT} file")
+        options = MarkovOptions(**model["options"])
+        size = int(model["state_size"])
+        vocab = model["level"]["vocab"]
+        contexts, followers, counts, sentences = read_text_json(
+            (folder / MARKOVIFY_FILE).read_text(encoding="utf-8"), vocab, size)
+        level_class = WordLevel if options.level == "word" else CharLevel
+        level = level_class.from_json(model["level"], options, size, sentences)
+        return cls._counted(options, level, contexts, followers, counts)
+
+    # -- tokens ----------------------------------------------------------------------
+
+    def encode(self, text: str) -> list[int]:
+        return self.level.encode(text)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.level.decode(ids)
+
+    def unknowns(self, text: str) -> list[str]:
+        return self.level.unknowns(text)
+
+    # -- sampling ----------------------------------------------------------------------
+
+    def _lookup(self, context: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, int]]:
+        """The context to carry on from and its followers: those of its longest known suffix, or,
+        when not even its last token is known, the level's restart context (a sentence start)."""
+        found = self._slots.get(context)
+        if found is None:
+            length, context_id = self.counts.longest_context(context)
+            restart = self.level.restart()
+            if length == 0 and restart is not None and context != restart:
+                found = self._lookup(restart)
+            else:
+                found = context, self.counts.slot(length, context_id)
+            self._slots[context] = found
+        return found
+
+    def _scores(self, contexts: list[tuple[int, ...]]) -> tuple[list[tuple[int, ...]], Candidates]:
+        found = [self._lookup(c) for c in contexts]
+        ids, logits = self.counts.candidates([slot for _, slot in found])
+        return [context for context, _ in found], Candidates(ids, logits)
+
+    def begin(self, prompt: list[int], n: int) -> tuple[list[tuple[int, ...]], Candidates]:
+        return self._scores([self.level.context(prompt)] * n)
+
+    def begin_rows(self, histories: list[list[int]]) -> tuple[list[tuple[int, ...]], Candidates]:
+        return self._scores([self.level.context(h) for h in histories])
+
+    def advance(self, state: list[tuple[int, ...]], tokens: np.ndarray) -> tuple[list[tuple[int, ...]], Candidates]:
+        size, end, restart = self.state_size, self.level.end_id, self.level.restart()
+        contexts = [restart if t == end else (*c, t)[-size:] for c, t in zip(state, tokens.tolist(), strict=True)]
+        return self._scores(contexts)
+
+    # -- novelty (markovify's test_sentence_output) -----------------------------------
+
+    @cached_property
+    def _overlap_index(self) -> OverlapIndex:
+        index = self.level.index
+        words = [index[word] for words in self.level.runs() for word in words]
+        return OverlapIndex(np.array(words, dtype=np.int64), self.options.max_overlap_total + 1)
+
+    def copies_training(self, words: Sequence[int]) -> bool:
+        """Whether a sentence's word ids overlap the training text by markovify's rule."""
+        return self._overlap_index.overlaps(words, self.options.max_overlap_ratio, self.options.max_overlap_total)
+
+    def reject_segment(self, tokens: list[int]) -> bool:
+        return self.copies_training([t for t in tokens if t != END_ID])
+
+    def make_sentences(self, n: int, *, seed: int = 0, rows: int = 16, tokens_per_row: int = 256,
+                       **sampling: Any) -> list[str]:
+        """Up to ``n`` novel sentences, like markovify's ``make_sentence()`` called n times (word level).
+
+        Rows of running text are generated through the core with the novelty filter on;
+        each finished sentence that passed the filter is kept (one still copying the
+        training text after ``max_segment_tries`` redraws is dropped, where markovify
+        would return None). A batch that yields no sentence at all ends the search, so a
+        chain that can only copy its corpus gives fewer (or no) sentences instead of looping.
+        Sampling options such as temperature apply.
+        """
+        if self.level.name != "word":
+            raise ValueError("make_sentences needs a word-level model (level='word')")
+        self._overlap_index  # built once, shared with the copy  # noqa: B018
+        model = copy.copy(self)
+        model.segment_end_ids = frozenset({END_ID})
+        vocab, sentences = self.level.vocab, []
+        while len(sentences) < n:
+            completion = model.complete("", max_tokens=tokens_per_row, num_samples=rows, seed=seed, **sampling)
+            seed += 1
+            novel = [words for row in completion.tokens for words in finished_sentences(row)
+                     if not self.copies_training(words)]
+            if not novel:
+                break
+            sentences.extend(" ".join(vocab[i] for i in words) for words in novel)
+        return sentences[:n]
+
+    # -- scoring and sizes ---------------------------------------------------------------
+
+    @cached_property
+    def _kneser_ney(self) -> KneserNey:
+        return KneserNey.fit(self.counts, len(self.level.vocab))
+
+    def nats(self, text: str) -> tuple[float, int]:
+        """Kneser-Ney code length of the tokens, plus what the chain does not model (see `levels`)."""
+        tokens, targets, extra = self.level.scoring(text)
+        chain = -float(self._kneser_ney.log_probs(tokens, targets).sum()) if len(targets) else 0.0
+        return chain + extra, len(targets)
+
+    def info(self) -> dict[str, Any]:
+        states = len(self.counts.context_keys[self.state_size])
+        transitions = len(self.counts.ngram_keys[self.state_size])
+        return {"level": self.level.name, "state_size": self.state_size, "vocab": len(self.level.vocab),
+                "states": states, "transitions": transitions,
+                "ngrams": int(sum(len(k) for k in self.counts.ngram_keys))}
+

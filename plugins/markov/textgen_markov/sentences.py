@@ -1,0 +1,101 @@
+"""Word-level text as markovify sees it, and the exact cost of what it leaves out.
+
+markovify splits a text into sentences (`markovify.Text` on sentence-ending
+punctuation, `markovify.NewlineText` on newlines), drops sentences its input filter
+dislikes, and splits each into words on whitespace. That is what the chain trains on.
+
+Scoring must pay for every character, so a text is also cut losslessly into words and
+the whitespace runs between them: ``text == spaces[0] + words[0] + spaces[1] + ...``.
+The chain codes the words and sentence ends; `Whitespace` codes each run, with one
+distribution for runs inside a sentence and one for runs between sentences (and at the
+ends of the text). A run never seen in training is spelled out character by character.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+import markovify
+
+from toolkit.tokenize import UNK, WordTokenizer
+
+_WORDS = re.compile(r"(\S+)")
+
+
+class _Rules:
+    """markovify's sentence rules (split, input filter, word split) without building a chain."""
+
+    def __init__(self, well_formed: bool) -> None:
+        self.well_formed = well_formed
+
+
+class TextRules(_Rules, markovify.Text):
+    """Sentences end at sentence-ending punctuation, as in `markovify.Text`."""
+
+
+class NewlineRules(_Rules, markovify.NewlineText):
+    """Sentences end at newlines, as in `markovify.NewlineText`."""
+
+
+def rules(sentences: Literal["text", "newline"], well_formed: bool) -> markovify.Text:
+    return (NewlineRules if sentences == "newline" else TextRules)(well_formed)
+
+
+def segment(text: str, parser: markovify.Text) -> tuple[list[str], list[str], list[bool]]:
+    """Cut ``text`` into words, the whitespace around them, and whether a sentence ends after each word."""
+    parts = _WORDS.split(text)
+    words, spaces = parts[1::2], parts[0::2]
+    ends = [False] * len(words)
+    last = -1
+    for sentence in parser.sentence_split(text)[:-1]:  # the last piece is unfinished (or empty)
+        last += len(sentence.split())
+        if last >= 0:
+            ends[last] = True
+    return words, spaces, ends
+
+
+def whitespace_kinds(ends: list[bool]) -> list[bool]:
+    """For each whitespace run of a segmented text: does it lie between sentences (or at an end)?"""
+    return [True, *ends[:-1], True] if ends else [True]
+
+
+@dataclass
+class Whitespace:
+    """Code lengths of whitespace runs: counts inside and between sentences, spelling for new runs."""
+
+    inside: dict[str, int]
+    between: dict[str, int]
+    spelling: WordTokenizer
+
+    @classmethod
+    def fit(cls, text: str, parser: markovify.Text) -> Whitespace:
+        _, spaces, ends = segment(text, parser)
+        inside, between = Counter(), Counter()
+        for run, is_between in zip(spaces, whitespace_kinds(ends), strict=True):
+            (between if is_between else inside)[run] += 1
+        return cls(dict(inside), dict(between), spelling_model(Counter(text)))
+
+    def nats(self, spaces: list[str], ends: list[bool]) -> float:
+        total = 0.0
+        for run, is_between in zip(spaces, whitespace_kinds(ends), strict=True):
+            table = self.between if is_between else self.inside
+            seen = sum(table.values()) + 1  # one count for "a run never seen here"
+            count = table.get(run, 0)
+            total += -math.log(count / seen) if count else math.log(seen) + self.spelling.spelling_nats(run)
+        return total
+
+    def to_json(self) -> dict:
+        return {"inside": self.inside, "between": self.between, "char_counts": self.spelling.char_counts}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Whitespace:
+        return cls(dict(data["inside"]), dict(data["between"]), spelling_model(data["char_counts"]))
+
+
+def spelling_model(char_counts: dict[str, int]) -> WordTokenizer:
+    """The toolkit's exact spelling cost for unknown words, fitted on the training characters."""
+    return WordTokenizer([UNK], char_counts)
