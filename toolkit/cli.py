@@ -214,8 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperatures", default="0.3,0.8,1.0,1.3,1.8")
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--max-score-chars", type=int, help="score only this many validation characters (default: all)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--out", type=Path, help="folder for report.json, report.md and the PNG plots")
+    p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("dashboard", help="open the Streamlit dashboard")
@@ -224,8 +226,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("demo", help="train every installed family on Tiny Shakespeare and compare them")
-    p.add_argument("--out", type=Path, default=Path("demo-output"))
+    p.add_argument("--out", type=Path, default=Path("demo-output"), help="models/ and report/ go here")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--corpus", default="tinyshakespeare")
+    p.add_argument("--max-seconds", type=float, default=70.0, help="training budget of each neural model")
+    p.add_argument("--prompt", default="ROMEO:")
+    p.add_argument("--samples", type=int, default=5)
+    p.add_argument("--max-tokens", type=int, default=200)
+    p.add_argument("--temperatures", default="0.3,0.8,1.0,1.3,1.8")
+    p.add_argument("--max-score-chars", type=int, default=20_000,
+                   help="validation characters scored per model (0: all)")
+    p.add_argument("--no-pretrained", action="store_true", help="leave out a locally cached pretrained GPT-2")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -1,0 +1,189 @@
+"""``textgen demo``: train every installed family on Tiny Shakespeare, then compare them.
+
+On a fresh machine this trains a character and a word Markov chain (seconds), a character
+LSTM and a small character GPT-2 from scratch (about a minute each on a CPU, through
+their ``max_seconds`` budgets), adds a pretrained GPT-2 if one is on disk, and runs
+`toolkit.compare.compare` on the prompt "ROMEO:". Models already trained in the output
+folder with the same corpus and options are reused, so a second demo only compares.
+A family whose plugin is not installed is skipped with a one-line note.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import registry
+from .compare import DEFAULT_TEMPERATURES, compare, parse_temperatures
+from .corpora import Corpus, load_corpus
+from .errors import ModelDirError, PluginError
+
+DEMO_PROMPT = "ROMEO:"
+#: Training budget of each neural model, seconds (lstm ~70 s and gpt2 ~70 s keep the demo to a few minutes).
+DEFAULT_MAX_SECONDS = 70.0
+#: Validation characters each model scores in the demo (the compare command's default is all of them).
+DEFAULT_SCORE_CHARS = 20_000
+#: Hugging Face hub names of the pretrained GPT-2 looked for in the local cache (never downloaded).
+PRETRAINED_NAMES = ("openai-community/gpt2", "gpt2", "distilbert/distilgpt2", "distilgpt2")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One model the demo trains: a label (its folder name), a plugin and its options."""
+
+    label: str
+    plugin: str
+    options: dict[str, Any] = field(default_factory=dict)
+    timed: bool = False  # gets the --max-seconds training budget
+
+
+RECIPES = (
+    Recipe("markov-char", "markov", {"level": "char"}),
+    Recipe("markov-word", "markov", {"level": "word"}),
+    Recipe("lstm-char", "lstm", {"level": "char"}, timed=True),
+    Recipe("gpt2-baby-char", "gpt2", {"preset": "baby", "level": "char"}, timed=True),
+)
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _options(recipe: Recipe, max_seconds: float) -> dict[str, Any]:
+    return {**recipe.options, **({"max_seconds": max_seconds} if recipe.timed else {})}
+
+
+def reusable(folder: Path, recipe: Recipe, options: dict[str, Any], corpus: Corpus) -> dict[str, Any] | None:
+    """The manifest of a model the demo trained before with this corpus and these options, else None."""
+    from .api import read_manifest
+
+    if not (folder / "textgen.json").is_file():
+        return None
+    try:
+        manifest = read_manifest(folder)
+    except ModelDirError:
+        return None
+    training = manifest.get("training", {})
+    same_options = all(training.get("options", {}).get(k) == v for k, v in options.items())
+    same_corpus = training.get("corpus", {}).get("sha256") == corpus.sha256
+    return manifest if manifest["plugin"] == recipe.plugin and same_options and same_corpus else None
+
+
+def train_or_reuse(recipe: Recipe, corpus: Corpus, models: Path, *, seed: int, max_seconds: float) -> Path | None:
+    """Path of the recipe's trained model, training it unless a matching one is there; None if skipped."""
+    import toolkit
+
+    if recipe.plugin not in registry.plugins():
+        say(f"- {recipe.label}: skipped, plugin {recipe.plugin!r} is not installed "
+            f"(pip install textgen-{recipe.plugin})")
+        return None
+    try:
+        known = registry.get(recipe.plugin).Options.model_fields
+    except PluginError as exc:
+        say(f"- {recipe.label}: skipped, {exc}")
+        return None
+    options = _options(recipe, max_seconds)
+    missing = [k for k in options if k not in known]
+    if missing:
+        say(f"- {recipe.label}: skipped, plugin {recipe.plugin!r} has no option {', '.join(missing)}")
+        return None
+    folder = models / recipe.label
+    manifest = reusable(folder, recipe, options, corpus)
+    if manifest is not None:
+        val = manifest["training"].get("val_bpc")
+        say(f"- {recipe.label}: reusing {folder} (trained {manifest.get('saved', '?')}, "
+            f"{val:.3f} bits per character)" if isinstance(val, float) else f"- {recipe.label}: reusing {folder}")
+        return folder
+    budget = f", budget {max_seconds:g}s" if recipe.timed else ""
+    say(f"- {recipe.label}: training {recipe.plugin} {recipe.options}{budget} ...")
+    model = toolkit.train(recipe.plugin, corpus, out=folder, seed=seed, **options)
+    say(f"  {recipe.label}: trained in {model.training['train_seconds']:.1f}s, held-out "
+        f"{model.training['val_bpc']:.3f} bits per character")
+    return folder
+
+
+def _hf_cache() -> Path:
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface")
+    return Path(home) / "hub"
+
+
+def find_pretrained_gpt2() -> Path | None:
+    """A pretrained GPT-2 on this machine: ``$TEXTGEN_GPT2_PATH``, else a Hugging Face cache snapshot."""
+    configured = os.environ.get("TEXTGEN_GPT2_PATH")
+    if configured:
+        path = Path(configured).expanduser()
+        return path if (path / "config.json").is_file() else None
+    for name in PRETRAINED_NAMES:
+        repo = _hf_cache() / f"models--{name.replace('/', '--')}"
+        ref = repo / "refs" / "main"
+        snapshots = [repo / "snapshots" / ref.read_text().strip()] if ref.is_file() else []
+        snapshots += sorted((repo / "snapshots").glob("*"))
+        for snapshot in snapshots:
+            if (snapshot / "config.json").is_file() and any(snapshot.glob("*.safetensors")):
+                return snapshot
+    return None
+
+
+def pretrained_entry() -> tuple[str, Path] | None:
+    """(label, path) of a local pretrained GPT-2 the gpt2 plugin can load, or None with a one-line note."""
+    if "gpt2" not in registry.plugins():
+        return None
+    path = find_pretrained_gpt2()
+    if path is None:
+        say("- gpt2-pretrained: none on this machine (set TEXTGEN_GPT2_PATH to a GPT-2 folder to add it)")
+        return None
+    try:
+        if registry.get("gpt2").recognizes(path):
+            say(f"- gpt2-pretrained: using {path}")
+            return "gpt2-pretrained", path
+    except PluginError as exc:
+        say(f"- gpt2-pretrained: skipped, {exc}")
+        return None
+    say(f"- gpt2-pretrained: skipped, the gpt2 plugin does not recognise {path}")
+    return None
+
+
+def run(out: Path = Path("demo-output"), *, corpus: str | Path = "tinyshakespeare", seed: int = 0,
+        max_seconds: float = DEFAULT_MAX_SECONDS, prompt: str = DEMO_PROMPT, samples: int = 5,
+        max_tokens: int = 200, temperatures: tuple[float, ...] | list[float] = DEFAULT_TEMPERATURES,
+        max_score_chars: int | None = DEFAULT_SCORE_CHARS, pretrained: bool = True) -> Any:
+    """Train (or reuse) the demo's models in ``out/models``, compare them, write ``out/report``."""
+    if max_seconds <= 0:
+        raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
+    text = load_corpus(corpus)
+    models_dir = out / "models"
+    say(f"textgen demo: {text.name} ({len(text.train):,} training characters), models in {models_dir}")
+    chosen: dict[str, str | Path] = {}
+    for recipe in RECIPES:
+        path = train_or_reuse(recipe, text, models_dir, seed=seed, max_seconds=max_seconds)
+        if path is not None:
+            chosen[recipe.label] = path
+    extra = pretrained_entry() if pretrained else None
+    if extra is not None:
+        chosen[extra[0]] = extra[1]
+    if not chosen:
+        raise PluginError("no generator family is installed: install textgen-markov, textgen-lstm or textgen-gpt2")
+    say(f"comparing {len(chosen)} model(s) on the prompt {prompt!r} ...")
+    report = compare(chosen, text, [prompt], samples=samples, temperatures=temperatures, max_tokens=max_tokens,
+                     seed=seed, max_score_chars=max_score_chars, out=out / "report",
+                     progress=lambda message: say(f"  {message}"))
+    say("")
+    say(report.markdown())
+    say(f"report: {out / 'report'} (report.json, report.md, compare-*.png)")
+    say(f"open the dashboard on these models: textgen dashboard --models {models_dir}")
+    return report
+
+
+def main(args: Any) -> int:
+    """``textgen demo``."""
+    run(args.out, corpus=args.corpus, seed=args.seed, max_seconds=args.max_seconds, prompt=args.prompt,
+        samples=args.samples, max_tokens=args.max_tokens, temperatures=parse_temperatures(args.temperatures),
+        max_score_chars=args.max_score_chars or None, pretrained=not args.no_pretrained)
+    sys.stdout.flush()
+    return 0
