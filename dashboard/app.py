@@ -44,6 +44,8 @@ from toolkit.sampling import SamplingOptions
 DEFAULT_PROMPT = "ROMEO:\n"
 #: How many of the models found are picked when the page first opens.
 PRESELECT = 4
+#: Facts a column header shows; the rest are in its tooltip and the run's JSON.
+HEADLINE_FACTS = ("plugin", "level", "corpus", "val bpc", "parameters", "states")
 
 
 # -- sidebar ------------------------------------------------------------------------
@@ -157,7 +159,9 @@ def fmt(value: float | None, spec: str = ".3f") -> str:
 def draw_result(result: ColumnResult) -> None:
     """A column's content: header facts, samples, timing, metrics, nearest passage."""
     if result.facts:
-        st.caption(" · ".join(f"{k} {v}" for k, v in result.facts.items()))
+        shown = {k: v for k, v in result.facts.items() if k in HEADLINE_FACTS}
+        st.caption(" · ".join(f"{k} {v}" for k, v in shown.items()),
+                   help="  \n".join(f"{k}: {v}" for k, v in result.facts.items()))
     if result.error:
         st.error(result.error)
         return
