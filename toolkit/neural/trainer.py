@@ -365,14 +365,14 @@ class _Loop:
         started = time.perf_counter()
         bar = tqdm(total=cfg.max_steps, initial=self.step, unit="step", dynamic_ncols=True, leave=False,
                    disable=not cfg.progress or self.rank != 0)
-        tokens, loss_value, eval_seconds, stopped = 0, math.nan, 0.0, ""
+        tokens, loss_value, eval_seconds, first_eval, stopped = 0, math.nan, 0.0, 0.0, ""
         last_eval = -1
         try:
             while True:
                 elapsed = self._elapsed(started)
                 if cfg.max_steps is not None and self.step >= cfg.max_steps:
                     stopped = "max_steps"
-                elif cfg.max_seconds is not None and elapsed + eval_seconds >= cfg.max_seconds:
+                elif cfg.max_seconds is not None and elapsed + (eval_seconds or first_eval) >= cfg.max_seconds:
                     stopped = "max_seconds"
                 elif cfg.patience is not None and self.bad_evals >= cfg.patience:
                     stopped = "patience"
@@ -398,6 +398,10 @@ class _Loop:
                 self.step += 1
                 tokens += y.numel() * self.world
                 loss_value = float(loss.detach())
+                if self.step == 1 + (resumed_from or 0) and not eval_seconds:
+                    # until a validation is timed, guess it from this step: a forward pass is ~1/3 of a step
+                    val_tokens = min(len(val), cfg.eval_tokens or len(val))
+                    first_eval = (time.perf_counter() - started) * val_tokens / y.numel() / 3
                 if not math.isfinite(loss_value):
                     raise FloatingPointError(f"training loss became {loss_value} at step {self.step}; "
                                              "lower lr or raise warmup_steps")

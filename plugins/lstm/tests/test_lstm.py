@@ -1,0 +1,208 @@
+"""The LSTM plugin: contract kit at char and word level, unknowns, scoring, seeding, resume, DDP."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import toolkit  # noqa: E402
+import toolkit.neural  # noqa: E402
+from toolkit.corpora import Corpus  # noqa: E402
+from toolkit.generator import Generator, UnknownTokensWarning  # noqa: E402
+from toolkit.options import OptionError  # noqa: E402
+from toolkit.testing import GeneratorContract  # noqa: E402
+
+LINES = ["the cat sat on the mat.", "the dog sat on the log.", "a cat and a dog met on a mat.",
+         "ROMEO: is the cat on the mat?", "JULIET: the dog is on the log!"]
+TEXT = "\n".join(LINES[i % 5] if i % 3 else LINES[(i * 2) % 5] for i in range(200)) + "\n"
+CORPUS = Corpus("tiny", TEXT)
+TINY = {"embedding_size": 16, "hidden_size": 32, "batch_size": 4, "seq_len": 16, "max_steps": 30,
+        "eval_every": 10, "eval_tokens": 256, "lr": 0.02, "warmup_steps": 5, "device": "cpu", "progress": False}
+
+
+def train(**options):
+    return toolkit.train("lstm", CORPUS, **{**TINY, **options})
+
+
+class TestCharContract(GeneratorContract):
+    prompt = "the "
+    score_text = "the cat sat on the log.\n"
+
+    def make_generator(self, tmp_path: Path) -> Generator:
+        return train(level="char")
+
+
+class TestWordContract(GeneratorContract):
+    prompt = "the cat"
+    score_text = "the dog met the cat.\n"
+
+    def make_generator(self, tmp_path: Path) -> Generator:
+        return train(level="word", max_vocab=20)
+
+
+@pytest.fixture(scope="module")
+def char_model():
+    return train(level="char", max_steps=40, dropout=0.1)
+
+
+def test_learns(char_model):
+    history = char_model.training["history"]
+    assert history[-1]["val_bpc"] < 0.7 * history[0]["val_bpc"]
+    assert char_model.training["val_bpc"] < math.log2(len(char_model.tokenizer))
+
+
+def test_unknown_characters_warn_and_are_charged(char_model):
+    with pytest.warns(UnknownTokensWarning, match="'☃'"):
+        texts = char_model.generate("the ☃", max_tokens=40, num_samples=3, seed=1)
+    assert all("\ufffd" not in t for t in texts), "generated <unk>"
+    assert char_model.encode("t☃")[1] == 0  # <unk>, never a real character
+    plain, odd = char_model.score("the cat"), char_model.score("the ☃at")
+    assert odd.unknown == ["☃"]
+    assert odd.nats > plain.nats + char_model.unknown_nats("☃") - 1
+
+
+def test_word_level_reports_unknown_words():
+    model = train(level="word", max_vocab=20)
+    assert model.unknowns("the zebra sat") == ["zebra"]
+    with pytest.warns(UnknownTokensWarning, match="zebra"):
+        model.generate("the zebra", max_tokens=5)
+    assert model.decode(model.encode("the cat. sat\n")) == "the cat. sat\n"
+
+
+def test_fast_nats_equals_step_by_step(char_model, monkeypatch):
+    """The chunked whole-text pass carries the state exactly as token-by-token stepping does."""
+    import textgen_lstm.generator as gen
+
+    monkeypatch.setattr(gen, "SCORE_CHUNK", 7)  # several chunk borders
+    text = "ROMEO: the dog sat on the mat.\nJULIET: a cat!\n"
+    fast, n = char_model.nats(text)
+    slow, m = Generator.nats(char_model, text)
+    assert n == m == len(text)
+    assert math.isclose(fast, slow, rel_tol=1e-4)
+
+
+def test_batch_rows_match_single_rows(char_model):
+    """num_samples is one batch, and each row is the sample its seed would give alone: state is per row."""
+    state, scores = char_model.begin(char_model.encode("the "), 3)
+    _, one = char_model.begin(char_model.encode("the "), 1)
+    np.testing.assert_allclose(scores, np.repeat(one, 3, axis=0), rtol=1e-5)
+    state, scores = char_model.advance(state, np.array([1, 2, 3]))
+    assert scores.shape == (3, len(char_model.tokenizer)) and scores.dtype == np.float32
+    assert not np.allclose(scores[0], scores[1])
+
+
+def test_same_seed_same_weights_and_losses():
+    a, b = train(max_steps=15), train(max_steps=15)
+    assert [h["val_bpc"] for h in a.training["history"]] == [h["val_bpc"] for h in b.training["history"]]
+    for (name, x), (_, y) in zip(a.module.state_dict().items(), b.module.state_dict().items(), strict=True):
+        assert torch.equal(x, y), name
+    c = train(max_steps=15, seed=1)
+    assert not torch.equal(a.module.head.weight, c.module.head.weight)
+
+
+def test_interrupt_then_resume_continues_from_saved_step(tmp_path, monkeypatch):
+    real_fit = toolkit.neural.fit
+
+    def interrupted_fit(*args, **kwargs):
+        def stop(step, record):
+            if step == 12:
+                raise KeyboardInterrupt
+        return real_fit(*args, callback=stop, **kwargs)
+
+    monkeypatch.setattr(toolkit.neural, "fit", interrupted_fit)
+    with pytest.raises(KeyboardInterrupt):
+        train(max_steps=20, out=tmp_path / "model")
+    state = json.loads((tmp_path / "model" / "train-state" / "state.json").read_text())
+    assert state["step"] == 12 and [h["step"] for h in state["history"]] == [10]
+    monkeypatch.setattr(toolkit.neural, "fit", real_fit)
+    resumed = train(max_steps=20, out=tmp_path / "model")
+    assert resumed.training["fit"]["resumed_from"] == 12 and resumed.training["fit"]["steps"] == 20
+    whole = train(max_steps=20)
+    for (name, x), (_, y) in zip(whole.module.state_dict().items(), resumed.module.state_dict().items(), strict=True):
+        assert torch.equal(x, y), f"{name} differs from the uninterrupted run"
+    assert toolkit.load(tmp_path / "model").generate("the ", max_tokens=5, seed=1) == resumed.generate(
+        "the ", max_tokens=5, seed=1)
+
+
+def test_early_stopping_keeps_best():
+    """Validation text that contradicts the training text gets worse as training goes on."""
+    contrary = Corpus("contrary", "abc" * 900 + "cba" * 100)
+    model = toolkit.train("lstm", contrary, **{**TINY, "max_steps": 200, "eval_every": 5, "patience": 2})
+    fit, history = model.training["fit"], model.training["history"]
+    assert fit["stopped"] == "patience" and fit["steps"] < 200
+    assert fit["best_val_bpc"] == min(h["val_bpc"] for h in history)
+    assert [h["step"] for h in history][-3] == fit["best_step"]
+    assert model.training["val_bpc"] == pytest.approx(fit["best_val_bpc"], rel=0.05)  # best weights restored
+
+
+def test_options_are_checked():
+    with pytest.raises(OptionError, match="tie_weights"):
+        train(tie_weights=True, embedding_size=16, hidden_size=32)
+    with pytest.raises(OptionError, match="hidden_size"):
+        train(hidden_size=0)
+    tied = train(tie_weights=True, embedding_size=32, hidden_size=32, max_steps=3)
+    assert tied.module.head.weight is tied.module.embed.weight
+
+
+def test_plugin_module_imports_without_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, textgen_lstm; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def _ddp_worker(rank: int, world: int, port: int, folder: str) -> None:
+    os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
+                       "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world)})
+    torch.set_num_threads(1)
+    from textgen_lstm import LSTMGenerator, LSTMOptions
+
+    options = LSTMOptions(**{**TINY, "batch_size": 2, "max_steps": 40})
+    model = LSTMGenerator.train(CORPUS, options, seed=0, out=Path(folder) / f"rank{rank}")
+    weights = torch.cat([p.detach().flatten() for p in model.module.parameters()])
+    with open(Path(folder) / f"result{rank}.json", "w") as f:
+        json.dump({"fit": model.training["fit"], "history": model.training["history"],
+                   "checksum": float(weights.double().sum())}, f)
+
+
+def test_ddp_two_cpu_processes(tmp_path):
+    """torchrun-style training in two gloo processes: loss falls, replicas agree, only rank 0 writes."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    torch.multiprocessing.start_processes(_ddp_worker, args=(2, port, str(tmp_path)), nprocs=2, join=True,
+                                          start_method="spawn")
+    results = [json.loads((tmp_path / f"result{r}.json").read_text()) for r in range(2)]
+    for result in results:
+        assert result["fit"]["world_size"] == 2 and result["fit"]["steps"] == 40
+        vals = [h["val_bpc"] for h in result["history"]]
+        assert vals[-1] < vals[0] - 0.5, vals
+    assert results[0]["checksum"] == pytest.approx(results[1]["checksum"], rel=1e-6)
+    assert [h["val_bpc"] for h in results[0]["history"]] == [h["val_bpc"] for h in results[1]["history"]]
+    assert (tmp_path / "rank0" / "train-state" / "state.safetensors").is_file()
+    assert not (tmp_path / "rank1").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_train_then_load_on_cpu(tmp_path):
+    model = train(device="cuda", max_steps=20)
+    assert model.info()["device"].startswith("cuda")
+    path = model.save(tmp_path / "gpu")
+    cpu = toolkit.load(path, device="cpu")
+    assert cpu.info()["device"] == "cpu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert math.isclose(cpu.score(TEXT[:300]).bpc, model.score(TEXT[:300]).bpc, rel_tol=1e-3)
+    back = toolkit.load(path, device="cuda")
+    assert back.generate("the ", max_tokens=20, seed=3) == model.generate("the ", max_tokens=20, seed=3)
