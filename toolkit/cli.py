@@ -237,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-score-chars", type=int, default=20_000,
                    help="validation characters scored per model (0: all)")
     p.add_argument("--no-pretrained", action="store_true", help="leave out a locally cached pretrained GPT-2")
+    p.add_argument("-o", "--option", action="append", metavar="PLUGIN.KEY=VALUE",
+                   help="training option for one family, e.g. lstm.hidden_size=128")
     p.set_defaults(func=cmd_demo)
     return parser
 

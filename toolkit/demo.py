@@ -52,8 +52,22 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def _options(recipe: Recipe, max_seconds: float) -> dict[str, Any]:
-    return {**recipe.options, **({"max_seconds": max_seconds} if recipe.timed else {})}
+def _options(recipe: Recipe, max_seconds: float, overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    budget = {"max_seconds": max_seconds} if recipe.timed else {}
+    return {**recipe.options, **budget, **overrides.get(recipe.plugin, {})}
+
+
+def parse_overrides(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``["lstm.hidden_size=128"]`` -> ``{"lstm": {"hidden_size": "128"}}`` (pydantic coerces the strings)."""
+    from .options import OptionError, parse_pairs
+
+    found: dict[str, dict[str, Any]] = {}
+    for key, value in parse_pairs(pairs).items():
+        plugin, dot, name = key.partition(".")
+        if not (dot and plugin and name):
+            raise OptionError(f"demo option {key!r} must be PLUGIN.KEY=VALUE, e.g. lstm.hidden_size=128")
+        found.setdefault(plugin, {})[name] = value
+    return found
 
 
 def reusable(folder: Path, recipe: Recipe, options: dict[str, Any], corpus: Corpus) -> dict[str, Any] | None:
@@ -72,7 +86,8 @@ def reusable(folder: Path, recipe: Recipe, options: dict[str, Any], corpus: Corp
     return manifest if manifest["plugin"] == recipe.plugin and same_options and same_corpus else None
 
 
-def train_or_reuse(recipe: Recipe, corpus: Corpus, models: Path, *, seed: int, max_seconds: float) -> Path | None:
+def train_or_reuse(recipe: Recipe, corpus: Corpus, models: Path, *, seed: int, max_seconds: float,
+                   overrides: dict[str, dict[str, Any]] | None = None) -> Path | None:
     """Path of the recipe's trained model, training it unless a matching one is there; None if skipped."""
     import toolkit
 
@@ -85,7 +100,7 @@ def train_or_reuse(recipe: Recipe, corpus: Corpus, models: Path, *, seed: int, m
     except PluginError as exc:
         say(f"- {recipe.label}: skipped, {exc}")
         return None
-    options = _options(recipe, max_seconds)
+    options = _options(recipe, max_seconds, overrides or {})
     missing = [k for k in options if k not in known]
     if missing:
         say(f"- {recipe.label}: skipped, plugin {recipe.plugin!r} has no option {', '.join(missing)}")
@@ -98,7 +113,8 @@ def train_or_reuse(recipe: Recipe, corpus: Corpus, models: Path, *, seed: int, m
             f"{val:.3f} bits per character)" if isinstance(val, float) else f"- {recipe.label}: reusing {folder}")
         return folder
     budget = f", budget {max_seconds:g}s" if recipe.timed else ""
-    say(f"- {recipe.label}: training {recipe.plugin} {recipe.options}{budget} ...")
+    shown = {k: v for k, v in options.items() if k != "max_seconds"}
+    say(f"- {recipe.label}: training {recipe.plugin} {shown}{budget} ...")
     model = toolkit.train(recipe.plugin, corpus, out=folder, seed=seed, **options)
     say(f"  {recipe.label}: trained in {model.training['train_seconds']:.1f}s, held-out "
         f"{model.training['val_bpc']:.3f} bits per character")
@@ -152,8 +168,12 @@ def pretrained_entry() -> tuple[str, Path] | None:
 def run(out: Path = Path("demo-output"), *, corpus: str | Path = "tinyshakespeare", seed: int = 0,
         max_seconds: float = DEFAULT_MAX_SECONDS, prompt: str = DEMO_PROMPT, samples: int = 5,
         max_tokens: int = 200, temperatures: tuple[float, ...] | list[float] = DEFAULT_TEMPERATURES,
-        max_score_chars: int | None = DEFAULT_SCORE_CHARS, pretrained: bool = True) -> Any:
-    """Train (or reuse) the demo's models in ``out/models``, compare them, write ``out/report``."""
+        max_score_chars: int | None = DEFAULT_SCORE_CHARS, pretrained: bool = True,
+        overrides: dict[str, dict[str, Any]] | None = None) -> Any:
+    """Train (or reuse) the demo's models in ``out/models``, compare them, write ``out/report``.
+
+    ``overrides`` adds or changes training options per plugin, e.g. ``{"lstm": {"hidden_size": 128}}``.
+    """
     if max_seconds <= 0:
         raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
     text = load_corpus(corpus)
@@ -161,7 +181,7 @@ def run(out: Path = Path("demo-output"), *, corpus: str | Path = "tinyshakespear
     say(f"textgen demo: {text.name} ({len(text.train):,} training characters), models in {models_dir}")
     chosen: dict[str, str | Path] = {}
     for recipe in RECIPES:
-        path = train_or_reuse(recipe, text, models_dir, seed=seed, max_seconds=max_seconds)
+        path = train_or_reuse(recipe, text, models_dir, seed=seed, max_seconds=max_seconds, overrides=overrides)
         if path is not None:
             chosen[recipe.label] = path
     extra = pretrained_entry() if pretrained else None
@@ -184,6 +204,7 @@ def main(args: Any) -> int:
     """``textgen demo``."""
     run(args.out, corpus=args.corpus, seed=args.seed, max_seconds=args.max_seconds, prompt=args.prompt,
         samples=args.samples, max_tokens=args.max_tokens, temperatures=parse_temperatures(args.temperatures),
-        max_score_chars=args.max_score_chars or None, pretrained=not args.no_pretrained)
+        max_score_chars=args.max_score_chars or None, pretrained=not args.no_pretrained,
+        overrides=parse_overrides(args.option))
     sys.stdout.flush()
     return 0

@@ -1,0 +1,122 @@
+"""`textgen demo` with tiny budgets: trains what is installed, reuses it, compares, points at the dashboard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import toolkit
+from toolkit import registry
+from toolkit.cli import main as cli
+from toolkit.corpora import load_corpus
+from toolkit.demo import RECIPES, Recipe, find_pretrained_gpt2, parse_overrides, reusable, run, train_or_reuse
+from toolkit.errors import PluginError
+
+PLAY = ("ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n"
+        "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\nDeny thy father and refuse thy name.\n\n") * 12
+FAST = ["--max-seconds", "1", "--samples", "2", "--max-tokens", "20", "--temperatures", "0.8",
+        "--max-score-chars", "300", "--no-pretrained"]
+#: Small networks for a tiny corpus, for the families whose plugins take these options.
+SMALL = {"lstm": {"hidden_size": 32, "embedding_size": 16, "batch_size": 8, "seq_len": 32},
+         "gpt2": {"batch_size": 8, "block_size": 32}}
+
+
+def small_options() -> dict[str, dict[str, object]]:
+    found = {}
+    for plugin, options in SMALL.items():
+        if plugin in registry.plugins():
+            known = registry.get(plugin).Options.model_fields
+            found[plugin] = {k: v for k, v in options.items() if k in known}
+    return found
+
+
+@pytest.fixture()
+def play(tmp_path: Path) -> Path:
+    path = tmp_path / "play.txt"
+    path.write_text(PLAY)
+    return path
+
+
+def test_demo_trains_installed_families_then_reuses_them(play: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]):
+    installed = [r for r in RECIPES if r.plugin in registry.plugins()]
+    if not installed:
+        pytest.skip("no markov, lstm or gpt2 plugin installed")
+    out = tmp_path / "demo"
+    small = small_options()
+    flags = [f"-o{plugin}.{k}={v}" for plugin, options in small.items() for k, v in options.items()]
+    assert cli(["demo", "--out", str(out), "--corpus", str(play), *FAST, *flags]) == 0
+    first = capsys.readouterr().out
+    for recipe in RECIPES:
+        expected = f"- {recipe.label}: training" if recipe in installed else f"- {recipe.label}: skipped"
+        assert expected in first
+    report = json.loads((out / "report" / "report.json").read_text())
+    assert [m["label"] for m in report["models"]] == [r.label for r in installed]
+    assert report["parameters"]["prompts"] == ["ROMEO:"] and report["parameters"]["max_score_chars"] == 300
+    assert {"compare-bpc.png", "compare-diversity.png", "compare-speed.png", "report.md"} <= {
+        p.name for p in (out / "report").iterdir()}
+    assert "| model | plugin |" in first
+    assert first.rstrip().endswith(f"textgen dashboard --models {out / 'models'}")
+    saved = {r.label: json.loads((out / "models" / r.label / "textgen.json").read_text())["saved"]
+             for r in installed}
+
+    corpus, overrides = load_corpus(play), small_options()
+    for recipe in RECIPES:  # a second demo reuses every model: same plugin, options and corpus
+        assert train_or_reuse(recipe, corpus, out / "models", seed=0, max_seconds=1,
+                              overrides=overrides) == (out / "models" / recipe.label if recipe in installed else None)
+    second = capsys.readouterr().out
+    assert ": training" not in second
+    for recipe in installed:
+        assert f"- {recipe.label}: reusing" in second
+        assert json.loads((out / "models" / recipe.label / "textgen.json").read_text())["saved"] == saved[recipe.label]
+
+
+def test_demo_without_any_family_says_what_to_install(play: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]):
+    monkeypatch.setenv("TEXTGEN_PLUGINS", "bigram")
+    with pytest.raises(PluginError, match="textgen-markov"):
+        run(tmp_path / "demo", corpus=play, pretrained=False)
+    assert capsys.readouterr().out.count("skipped, plugin") == len(RECIPES)
+
+
+def test_overrides_parse_per_plugin():
+    assert parse_overrides(["lstm.hidden_size=8", "lstm.layers=2", "gpt2.block_size=16"]) == {
+        "lstm": {"hidden_size": "8", "layers": "2"}, "gpt2": {"block_size": "16"}}
+    with pytest.raises(ValueError, match=r"PLUGIN\.KEY=VALUE"):
+        parse_overrides(["hidden_size=8"])
+
+
+def test_reusable_needs_the_same_plugin_options_and_corpus(play: Path, tmp_path: Path):
+    corpus = load_corpus(play)
+    folder = tmp_path / "bigram"
+    toolkit.train("bigram", corpus, out=folder, smoothing=0.5)
+    recipe = Recipe("bigram", "bigram", {"smoothing": 0.5})
+    assert reusable(folder, recipe, recipe.options, corpus) is not None
+    assert reusable(folder, recipe, {"smoothing": 0.25}, corpus) is None
+    assert reusable(folder, Recipe("bigram", "markov"), recipe.options, corpus) is None
+    other = tmp_path / "other.txt"
+    other.write_text(PLAY.upper())
+    assert reusable(folder, recipe, recipe.options, load_corpus(other)) is None
+    assert reusable(tmp_path / "missing", recipe, recipe.options, corpus) is None
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "textgen.json").write_text("{not json")
+    assert reusable(tmp_path / "broken", recipe, recipe.options, corpus) is None
+
+
+def test_pretrained_gpt2_is_found_on_disk_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("TEXTGEN_GPT2_PATH", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert find_pretrained_gpt2() is None
+    snapshot = tmp_path / "hub" / "models--openai-community--gpt2" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    assert find_pretrained_gpt2() is None  # no weights
+    (snapshot / "model.safetensors").write_bytes(b"")
+    assert find_pretrained_gpt2() == snapshot
+    monkeypatch.setenv("TEXTGEN_GPT2_PATH", str(tmp_path / "nowhere"))
+    assert find_pretrained_gpt2() is None
+    monkeypatch.setenv("TEXTGEN_GPT2_PATH", str(snapshot))
+    assert find_pretrained_gpt2() == snapshot
