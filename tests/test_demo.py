@@ -20,7 +20,7 @@ FAST = ["--max-seconds", "1", "--samples", "2", "--max-tokens", "20", "--tempera
         "--max-score-chars", "300", "--no-pretrained"]
 #: Small networks for a tiny corpus, for the families whose plugins take these options.
 SMALL = {"lstm": {"hidden_size": 32, "embedding_size": 16, "batch_size": 8, "seq_len": 32},
-         "gpt2": {"batch_size": 8, "block_size": 32}}
+         "gpt2": {"batch_size": 8, "context": 32}}
 
 
 def small_options() -> dict[str, dict[str, object]]:
