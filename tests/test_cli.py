@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,16 @@ TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a
 
 
 @pytest.fixture()
-def cli(capsys):
-    """Run ``textgen ARGS`` in this process; returns (exit code, stdout, stderr)."""
+def cli(capsys, monkeypatch):
+    """Run ``textgen ARGS`` in this process; returns (exit code, stdout, stderr).
+
+    `main` sets the process's warning format and filters, as a command may; they are put back after.
+    """
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
 
     def run(*args: str) -> tuple[int, str, str]:
-        code = main([str(a) for a in args])
+        with warnings.catch_warnings():
+            code = main([str(a) for a in args])
         out = capsys.readouterr()
         return code, out.out, out.err
 
