@@ -31,7 +31,7 @@ from dashboard import MODELS_ENV
 from dashboard.columns import ColumnResult, generate
 from dashboard.forms import RunOptions, option_inputs
 from dashboard.lens import SWEEP, next_token_table
-from dashboard.models import find_models, load_model, quick_train, training_corpus
+from dashboard.models import find_models, load_model, quick_train, source_corpus
 from dashboard.views import passage_html, sample_html
 from dashboard.workers import DONE, run_concurrently
 from toolkit import registry
@@ -305,8 +305,11 @@ def next_token_chart(source: str, prompt: str) -> None:
            "top_k": columns[1].slider("top-k (0: off)", 0, 100, 0, key="lens.k"),
            "top_p": columns[2].slider("top-p", 0.05, 1.0, 1.0, 0.05, key="lens.p"),
            "min_p": columns[3].slider("min-p (0: off)", 0.0, 0.5, 0.0, 0.01, key="lens.minp")}
-    options = parse_options(SamplingOptions, raw, "sampling option")
-    labels, table = next_token_table(model, ids[:pos], options)
+    try:
+        labels, table = next_token_table(model, ids[:pos], parse_options(SamplingOptions, raw, "sampling option"))
+    except Exception as exc:  # a plugin's failure is shown, not raised
+        st.error(f"{type(exc).__name__}: {exc}")
+        return
     data = pd.DataFrame([{"token": label, "stage": stage, "probability": float(p)}
                          for stage, probs in table.items() for label, p in zip(labels, probs, strict=True)])
     chart = alt.Chart(data).mark_bar().encode(
@@ -324,7 +327,7 @@ def next_token_chart(source: str, prompt: str) -> None:
 
 def compare_tab(sources: dict[str, str], prompt: str, settings: Settings | None) -> None:
     """`toolkit.compare` on the chosen models: held-out bpc table, plots, the report's JSON."""
-    corpora = [c for c in (corpus_of(s) for s in sources) if c]
+    corpora = [c for c in map(source_corpus, sources) if c]
     left, middle, right = st.columns(3)
     corpus = left.text_input("Held-out corpus", value=corpora[0] if corpora else "tinyshakespeare",
                              key="cmp.corpus", help="Its validation split is scored; its training split "
@@ -343,13 +346,6 @@ def compare_tab(sources: dict[str, str], prompt: str, settings: Settings | None)
         column.image(path)
     st.download_button("Download the compare report (JSON)", json.dumps(report.to_json(), indent=2),
                        file_name="textgen-compare.json", mime="application/json", key="download-compare")
-
-
-def corpus_of(source: str) -> str | None:
-    try:
-        return training_corpus(load_model(source))
-    except Exception:  # a model that does not load has no corpus; its column shows why
-        return None
 
 
 def run_compare(sources: dict[str, str], corpus: str, prompt: str, temperatures: str, score_chars: int,

@@ -95,7 +95,7 @@ def generate(result: ColumnResult, corpus: str | None = None) -> Iterator[Column
     result.status = "measuring"
     yield result.snapshot()
     result.metrics = diversity(result.samples)
-    corpus = corpus or training_corpus(model)
+    corpus = corpus or training_corpus(model.training)
     if corpus is None:
         result.notices.append("no training corpus recorded: novelty not measured")
     else:

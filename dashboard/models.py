@@ -53,13 +53,24 @@ def load_model(source: str) -> Generator:
     return toolkit.load(source)
 
 
-def training_corpus(model: Generator) -> str | None:
-    """What the model was trained on, as something `toolkit.load_corpus` accepts."""
-    corpus = model.training.get("corpus") or {}
+def training_corpus(training: dict[str, Any]) -> str | None:
+    """What a model was trained on (its ``training`` record), as `toolkit.load_corpus` takes it."""
+    corpus = training.get("corpus") or {}
     source, name = corpus.get("source"), corpus.get("name")
     if source and Path(source).exists():
         return str(source)
     return name or None
+
+
+def source_corpus(source: str) -> str | None:
+    """The training corpus of a model directory, from its manifest: no need to load the model."""
+    path = Path(source).expanduser()
+    if not (path / MANIFEST).is_file():
+        return None
+    try:
+        return training_corpus(read_manifest(path).get("training") or {})
+    except TextgenError:
+        return None
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
