@@ -26,7 +26,8 @@ def command(port: int, address: str = "localhost") -> list[str]:
         raise TextgenError("the dashboard needs Streamlit: pip install 'textgen-toolkit[dashboard]'")
     app = Path(next(iter(spec.submodule_search_locations))) / "app.py"
     return [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-            "--browser.gatherUsageStats", "false", "--server.address", address, "--server.port", str(port)]
+            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
+            "--server.address", address, "--server.port", str(port)]
 
 
 def main(args: argparse.Namespace) -> int:
