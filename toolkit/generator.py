@@ -345,10 +345,12 @@ class _Run:
 
     def _check_stop(self, b: int) -> None:
         text = self.gen.decode(self.tokens[b])
+        searched = min(len(self.texts[b]), len(text))  # the text before this token was searched already
         self.texts[b] = text
         if not self.stops:
             return
-        window = max(0, len(text) - max(len(s) for s in self.stops) - 64)
+        # a new token may be any length, and may change the last few characters before it when decoded
+        window = max(0, searched - max(len(s) for s in self.stops) - 64)
         hits = [i for i in (text.find(s, window) for s in self.stops) if i >= 0]
         if hits:
             self.texts[b] = text[: min(hits)]
