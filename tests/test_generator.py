@@ -291,3 +291,25 @@ def test_default_stepwise_nats_equals_the_plugins_fast_one(aab, bigram_model):
 def test_score_of_empty_text(aab):
     with pytest.raises(ValueError, match="empty"):
         aab.score("")
+
+
+class LongTokens(Sentences):
+    """Token 1 is 100 characters long, as a whitespace run or a long BPE token can be."""
+
+    name = "long-tokens-test"
+    PIECES = ("a", " " * 99 + "b", ".")
+
+    def decode(self, ids):
+        return "".join(self.PIECES[i] for i in ids)
+
+    def reject_segment(self, tokens):
+        return False
+
+
+def test_stop_string_ending_in_a_long_token_is_found():
+    gen = LongTokens()
+    full = gen.generate(max_tokens=40, seed=0)[0]
+    at = full.find("a ")
+    assert at >= 0, "choose another seed"
+    assert gen.generate(max_tokens=40, seed=0, stop="a ")[0] == full[:at]
+    assert "".join(gen.stream(max_tokens=40, seed=0, stop="a ")) == full[:at]
