@@ -1,0 +1,163 @@
+"""GPT-2 plugin: contract kit (char and BPE from scratch), HF checkpoints, windows, scoring."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+import toolkit
+from toolkit.cli import main
+from toolkit.corpora import Corpus
+from toolkit.generator import Generator
+from toolkit.options import OptionError
+from toolkit.testing import GeneratorContract
+from textgen_gpt2 import GPT2Generator
+from textgen_gpt2.checkpoints import PretrainedNotFound
+from textgen_gpt2.decoding import GPT2Window, HFWindow
+from textgen_gpt2.vocab import HFVocab
+
+TEXT = (
+    "ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n"
+    "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\nDeny thy father and refuse thy name.\n\n"
+) * 12
+CORPUS = Corpus("tiny", TEXT)
+#: A model so small that a few steps train in well under a second.
+TINY = {"layers": 2, "heads": 2, "width": 32, "context": 16, "batch_size": 8, "max_steps": 40, "eval_every": 20,
+        "eval_tokens": 512, "device": "cpu", "progress": False}
+
+
+class TestCharContract(GeneratorContract):
+    prompt = "ROMEO:\n"
+    score_text = "JULIET:\nIt is the sun.\n"
+
+    def make_generator(self, tmp_path: Path) -> Generator:
+        return toolkit.train("gpt2", CORPUS, level="char", **TINY)
+
+
+class TestBPEContract(GeneratorContract):
+    prompt = "ROMEO:"
+    score_text = "JULIET:\nIt is the sun.\n"
+
+    def make_generator(self, tmp_path: Path) -> Generator:
+        return toolkit.train("gpt2", CORPUS, level="bpe", vocab_size=300, **TINY)
+
+
+@pytest.fixture(scope="module")
+def hf_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A plain ``save_pretrained`` directory: a tiny random GPT-2 and a byte-level BPE tokenizer."""
+    folder = tmp_path_factory.mktemp("hf") / "tiny-gpt2"
+    vocab = HFVocab.fit(TEXT, 300)
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=vocab.size, n_layer=2, n_head=2, n_embd=32, n_positions=24,
+                        bos_token_id=vocab.bos, eos_token_id=vocab.bos)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    PreTrainedTokenizerFast(tokenizer_object=vocab.backend, bos_token="<|endoftext|>",
+                            eos_token="<|endoftext|>").save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def char_model() -> GPT2Generator:
+    return toolkit.train("gpt2", CORPUS, level="char", **TINY)
+
+
+def test_loads_save_pretrained_directory_by_path(hf_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    model = toolkit.load(hf_dir)
+    assert isinstance(model, GPT2Generator) and GPT2Generator.recognizes(hf_dir)
+    assert model.info()["parameters"] == sum(p.numel() for p in model.model.parameters())
+    texts = model.generate("ROMEO:", max_tokens=10, num_samples=2, seed=1)
+    assert len(texts) == 2 and all(isinstance(t, str) for t in texts)
+    assert toolkit.load(f"gpt2:{hf_dir}").generate("ROMEO:", max_tokens=10, num_samples=2, seed=1) == texts
+    assert main(["generate", str(hf_dir), "--prompt", "ROMEO:", "--max-tokens", "5", "--json"]) == 0
+    assert '"plugin": "gpt2"' in capsys.readouterr().out
+
+
+def test_missing_pretrained_model_offline_says_what_to_fetch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PretrainedNotFound, match=r"not in the Hugging Face cache.*hf download nobody/missing-gpt"):
+        toolkit.load("gpt2:nobody/missing-gpt")
+    assert main(["generate", "gpt2:nobody/missing-gpt", "--max-tokens", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "HF_HUB_OFFLINE is set" in err and "Traceback" not in err
+
+
+def test_fine_tunes_a_pretrained_directory(hf_dir: Path, tmp_path: Path) -> None:
+    before = toolkit.load(hf_dir).score(TEXT[:300]).bpc
+    model = toolkit.train("gpt2", CORPUS, out=tmp_path / "tuned", source=str(hf_dir), lr=3e-3, warmup_steps=2,
+                          **{**TINY, "layers": None, "heads": None, "width": None, "context": None})
+    assert model.training["fit"]["steps"] == TINY["max_steps"]
+    assert model.score(TEXT[:300]).bpc < before
+    assert toolkit.load(tmp_path / "tuned").generate("ROMEO:", max_tokens=5, seed=3) == model.generate(
+        "ROMEO:", max_tokens=5, seed=3)
+
+
+def test_word_level_is_refused_clearly() -> None:
+    with pytest.raises(OptionError, match="level.*no word level"):
+        toolkit.train("gpt2", CORPUS, level="word", **TINY)
+
+
+def test_generates_past_the_context_window(char_model: GPT2Generator) -> None:
+    context = char_model.model.config.n_positions
+    completion = char_model.complete("ROMEO:\n" * 5, max_tokens=5 * context, num_samples=2, seed=4)
+    assert [len(t) for t in completion.tokens] == [5 * context] * 2
+    assert all(len(t) == 5 * context for t in completion.texts)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_hand_written_cache_matches_hf_forward_across_slides(char_model: GPT2Generator, batch: int) -> None:
+    """The fast GPT-2 pass gives the HF module's logits, before and after the window slides."""
+    model, bos = char_model.model, char_model.vocab.bos
+    assert GPT2Window.supports(model)
+    rng = np.random.default_rng(0)
+    with torch.inference_mode():
+        fast, slow = GPT2Window(model, bos, batch), HFWindow(model, bos, batch)
+        prompt = char_model.encode("ROMEO:")
+        a, b = fast.start(prompt), slow.start(prompt)
+        for _ in range(3 * model.config.n_positions):
+            torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+            tokens = rng.integers(1, char_model.vocab.bos, size=batch)
+            a, b = fast.step(tokens), slow.step(tokens)
+        history = [bos, *(int(t[0]) for t in fast.history)]
+        full = model(input_ids=torch.tensor([history])).logits[0, -1]
+    torch.testing.assert_close(a[0], full, atol=1e-4, rtol=1e-4)
+
+
+def test_sliding_score_is_exact_when_the_text_fits(char_model: GPT2Generator) -> None:
+    text = "ROMEO:\nIt is"  # shorter than the 16-token context
+    nats, tokens = char_model.nats(text)
+    step_by_step, _ = Generator.nats(char_model, text)
+    assert tokens == len(text)
+    assert math.isclose(nats, step_by_step, rel_tol=1e-5)
+    long_text = TEXT[:200]
+    score = char_model.score(long_text)
+    assert score.chars == 200 and 0 < score.bpc < 8
+
+
+def test_unknown_characters_are_charged_and_warned(char_model: GPT2Generator) -> None:
+    plain, odd = char_model.score("It is the sun."), char_model.score("It is the sun\u2603")
+    assert odd.unknown == ["\u2603"] and odd.nats > plain.nats
+    with pytest.warns(UserWarning, match="outside the vocabulary"):
+        char_model.generate("\u2603", max_tokens=3)
+    assert 0 in char_model.suppress_ids and char_model.vocab.bos in char_model.suppress_ids
+
+
+@pytest.mark.parametrize("level", ["char", "bpe"])
+def test_output_directory_loads_in_plain_transformers(level: str, tmp_path: Path) -> None:
+    model = toolkit.train("gpt2", CORPUS, out=tmp_path / level, level=level, vocab_size=300,
+                          **{**TINY, "max_steps": 2})
+    hf_model = AutoModelForCausalLM.from_pretrained(tmp_path / level)
+    for tokenizer in (AutoTokenizer.from_pretrained(tmp_path / level),
+                      PreTrainedTokenizerFast.from_pretrained(tmp_path / level)):
+        ids = tokenizer("ROMEO: It is", add_special_tokens=False)["input_ids"]
+        assert ids == model.encode("ROMEO: It is")
+        assert tokenizer.decode(ids) == "ROMEO: It is"
+    with torch.inference_mode():
+        row = torch.tensor([[model.vocab.bos, *ids]])
+        torch.testing.assert_close(hf_model(input_ids=row).logits, model.model(input_ids=row).logits)

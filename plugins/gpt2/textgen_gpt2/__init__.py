@@ -1,0 +1,191 @@
+"""The GPT-2 generator: Hugging Face causal LMs, pretrained, fine-tuned or trained from scratch.
+
+Three sources, one model class (``transformers``' own, so every directory this plugin
+writes is a standard HF checkpoint that plain transformers loads too):
+
+* pretrained: a hub name (``gpt2``, ``distilgpt2``) or a checkpoint directory,
+  offline-first (`from_pretrained`, `recognizes`);
+* from scratch: ``GPT2Config`` presets ``baby`` and ``small`` on a corpus, with a
+  character or byte-level BPE vocabulary trained on its training split;
+* fine-tuning: ``source=`` a pretrained model, trained further on a corpus.
+
+Training uses the shared loop in ``toolkit.neural``; generation gives the core's
+sampling layer numpy logits from a key/value cache that slides past the context
+length; scoring uses a strided sliding window. This module imports neither torch nor
+transformers, so ``textgen plugins`` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from toolkit import Generator, Options
+from toolkit.corpora import Corpus
+
+if TYPE_CHECKING:
+    from .decoding import Window
+    from .vocab import CharVocab, HFVocab
+
+__all__ = ["GPT2Generator", "GPT2Options"]
+
+
+class GPT2Options(Options):
+    """Model shape and training settings. The defaults are nanoGPT's CPU Shakespeare run."""
+
+    level: Literal["char", "bpe"] = Field("char", description="Tokens: characters, or byte-level BPE trained on "
+                                                              "the training split (from scratch only).")
+    preset: Literal["baby", "small"] = Field("baby", description="Shape: baby = 4 layers x 4 heads x 128 wide, "
+                                                                 "context 64; small = 6 x 6 x 384, context 256.")
+    source: str | None = Field(None, description="Pretrained model to fine-tune (hub name or directory) "
+                                                 "instead of training from scratch; level and preset are unused.")
+    layers: int | None = Field(None, ge=1, description="Override the preset's number of layers.")
+    heads: int | None = Field(None, ge=1, description="Override the preset's attention heads.")
+    width: int | None = Field(None, ge=1, description="Override the preset's embedding width.")
+    context: int | None = Field(None, ge=2, description="Override the preset's context length in tokens.")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on embeddings, attention and residuals.")
+    vocab_size: int = Field(2048, ge=260, description="BPE level: vocabulary size (256 bytes + merges + BOS).")
+    lr: float | None = Field(None, gt=0, description="Peak AdamW learning rate (default 1e-3 from scratch, "
+                                                     "1e-4 fine-tuning).")
+    min_lr: float | None = Field(None, ge=0, description="Learning rate at the end of the cosine decay (lr/10).")
+    warmup_steps: int = Field(100, ge=0, description="Steps of linear learning-rate warm-up.")
+    weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay on weight matrices.")
+    grad_clip: float = Field(1.0, gt=0, description="Maximum global gradient norm.")
+    batch_size: int = Field(12, ge=1, description="Random context windows per step (per process).")
+    seq_len: int | None = Field(None, ge=2, description="Training window in tokens (default: the context length).")
+    max_steps: int | None = Field(None, ge=1, description="Optimizer steps (default 2000 unless max_seconds is set).")
+    max_seconds: float | None = Field(None, gt=0, description="Training time budget in seconds.")
+    eval_every: int = Field(250, ge=1, description="Steps between validations and checkpoints.")
+    eval_tokens: int = Field(16384, ge=2, description="Validation tokens scored at each validation.")
+    patience: int | None = Field(None, ge=1, description="Stop after this many validations without improvement.")
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train (bf16 on CUDA).")
+    progress: bool = Field(True, description="Show a progress bar while training.")
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _no_words(cls, value: Any) -> Any:
+        if value == "word":
+            raise ValueError("GPT-2 has no word level; use level=char or level=bpe (byte-level BPE)")
+        return value
+
+    def shape(self) -> dict[str, int | None]:
+        """The preset overrides, named as ``GPT2Config`` names them."""
+        return {"n_layer": self.layers, "n_head": self.heads, "n_embd": self.width, "n_positions": self.context}
+
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else 1e-4 if self.source else 1e-3
+
+
+class GPT2Generator(Generator):
+    name = "gpt2"
+    Options = GPT2Options
+
+    def __init__(self, model: Any, vocab: CharVocab | HFVocab, source: str | None = None) -> None:
+        super().__init__()
+        self.model, self.vocab, self.source = model.eval(), vocab, source
+        self.suppress_ids = vocab.special_ids
+
+    # -- sources ---------------------------------------------------------------------------
+
+    @classmethod
+    def train(cls, corpus: Corpus, options: GPT2Options, *, seed: int, out: Path | None = None) -> GPT2Generator:
+        from . import training
+
+        model, vocab, result = training.train(corpus, options, seed, out)
+        gen = cls(model, vocab, source=options.source)
+        gen.training = {"fit": {k: v for k, v in result.to_json().items() if k != "history"},
+                        "history": result.history}
+        return gen
+
+    @classmethod
+    def from_pretrained(cls, source: str, *, device: str = "auto") -> GPT2Generator:
+        from toolkit.neural import pick_device
+
+        from . import checkpoints
+
+        model, vocab = checkpoints.load(source, pick_device(device))
+        return cls(model, vocab, source=source)
+
+    @classmethod
+    def recognizes(cls, path: Path) -> bool:
+        from .checkpoints import is_causal_lm_dir
+
+        return is_causal_lm_dir(path)
+
+    def save_files(self, folder: Path) -> dict[str, Any]:
+        from . import vocab
+        from .checkpoints import quiet
+
+        with quiet():
+            self.model.save_pretrained(str(folder))
+            vocab.save(self.vocab, folder)
+        (folder / "generation_config.json").unlink(missing_ok=True)  # sampling settings live in textgen
+        return {"level": self.vocab.level, "source": self.source, "parameters": self.parameters}
+
+    @classmethod
+    def load_files(cls, folder: Path, manifest: dict[str, Any], *, device: str = "auto") -> GPT2Generator:
+        from toolkit.neural import pick_device
+
+        from . import checkpoints
+
+        model, vocab = checkpoints.load(folder, pick_device(device), level=manifest.get("level"))
+        return cls(model, vocab, source=manifest.get("source"))
+
+    # -- text ------------------------------------------------------------------------------
+
+    def encode(self, text: str) -> list[int]:
+        return self.vocab.encode(text)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.vocab.decode(ids)
+
+    def unknowns(self, text: str) -> list[str]:
+        return self.vocab.unknowns(text)
+
+    def unknown_nats(self, text: str) -> float:
+        return self.vocab.unknown_nats(text)
+
+    # -- stepping and scoring ----------------------------------------------------------------
+
+    def begin(self, prompt: list[int], n: int) -> tuple[Window, np.ndarray]:
+        import torch
+
+        from .decoding import window
+
+        with torch.inference_mode():
+            state = window(self.model, self.vocab.bos, n)
+            return state, state.start(prompt).cpu().numpy()
+
+    def advance(self, state: Window, tokens: np.ndarray) -> tuple[Window, np.ndarray]:
+        import torch
+
+        with torch.inference_mode():
+            return state, state.step(tokens).cpu().numpy()
+
+    def nats(self, text: str) -> tuple[float, int]:
+        """Strided sliding-window log-loss over the whole text, plus the spelling of unknown characters."""
+        import torch
+
+        from .decoding import sliding_nats
+
+        ids = self.encode(text)
+        with torch.inference_mode():
+            total = sliding_nats(self.model, self.vocab.bos, ids)
+        return total + self.unknown_nats(text), len(ids)
+
+    @property
+    def parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def info(self) -> dict[str, Any]:
+        from .decoding import context_length
+
+        config = self.model.config
+        return {"parameters": self.parameters, "level": self.vocab.level, "vocab_size": self.vocab.size,
+                "context": context_length(config), "model_type": config.model_type,
+                "layers": getattr(config, "num_hidden_layers", None), "source": self.source,
+                "device": str(next(self.model.parameters()).device)}

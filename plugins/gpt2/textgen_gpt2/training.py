@@ -1,0 +1,81 @@
+"""Training GPT-2 from scratch, or fine-tuning a pretrained checkpoint, with the shared loop.
+
+The model is Hugging Face's ``GPT2LMHeadModel``, so what is trained here is a standard
+checkpoint. Batches are nanoGPT's random windows of the full context; the first token
+of each window is replaced by BOS, exactly what generation and scoring put at
+position 0, so the model learns to start from BOS (an empty prompt, a text's first
+character) as well as from any context.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+
+from toolkit.corpora import Corpus
+from toolkit.neural import Task, TrainConfig, TrainResult, fit, pick_device, seed_everything
+
+from . import checkpoints
+from .decoding import context_length
+from .vocab import CharVocab, HFVocab
+
+if TYPE_CHECKING:
+    from . import GPT2Options
+
+#: Model shapes: nanoGPT's CPU Shakespeare config, and its "baby GPT" GPU config.
+PRESETS: dict[str, dict[str, int]] = {
+    "baby": {"n_layer": 4, "n_head": 4, "n_embd": 128, "n_positions": 64},
+    "small": {"n_layer": 6, "n_head": 6, "n_embd": 384, "n_positions": 256},
+}
+
+
+class CausalLMTask(Task):
+    """Next-token cross-entropy of a HF causal LM, BOS at position 0 of every window."""
+
+    def __init__(self, module: torch.nn.Module, bos: int) -> None:
+        self.module, self.bos = module, bos
+
+    def loss(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        x = x.clone()
+        x[:, 0] = self.bos
+        logits = model(input_ids=x).logits
+        return F.cross_entropy(logits.flatten(0, 1).float(), y.flatten()), None
+
+
+def new_model(options: GPT2Options, vocab: CharVocab | HFVocab) -> Any:
+    """A randomly initialised ``GPT2LMHeadModel`` of the preset's shape."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    shape = {**PRESETS[options.preset], **{k: v for k, v in options.shape().items() if v is not None}}
+    drop = options.dropout
+    config = GPT2Config(vocab_size=vocab.size, bos_token_id=vocab.bos, eos_token_id=vocab.bos,
+                        resid_pdrop=drop, embd_pdrop=drop, attn_pdrop=drop, **shape)
+    return GPT2LMHeadModel(config)
+
+
+def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
+          ) -> tuple[Any, CharVocab | HFVocab, TrainResult]:
+    """Build (or load) the model and vocabulary, then fit them; the model holds the best weights."""
+    seed_everything(seed)
+    device = pick_device(options.device)
+    if options.source:
+        model, vocab = checkpoints.load(options.source, device)
+    else:
+        vocab = CharVocab.fit(corpus.train) if options.level == "char" else HFVocab.fit(corpus.train,
+                                                                                         options.vocab_size)
+        model = new_model(options, vocab)
+    model.train()
+    seq_len = min(context_length(model.config), options.seq_len or context_length(model.config))
+    max_steps = options.max_steps or (None if options.max_seconds else 2000)
+    config = TrainConfig(
+        max_steps=max_steps, max_seconds=options.max_seconds, batch_size=options.batch_size, seq_len=seq_len,
+        batching="random", lr=options.learning_rate(), min_lr=options.min_lr, warmup_steps=options.warmup_steps,
+        weight_decay=options.weight_decay, grad_clip=options.grad_clip, eval_every=options.eval_every,
+        eval_tokens=options.eval_tokens, patience=options.patience, device=options.device, seed=seed,
+        progress=options.progress)
+    result = fit(CausalLMTask(model, vocab.bos), vocab.encode(corpus.train), vocab.encode(corpus.val), config,
+                 val_chars=len(corpus.val), checkpoint_dir=out / "train-state" if out is not None else None)
+    return model.eval(), vocab, result
