@@ -26,7 +26,7 @@ from toolkit.generator import Generator
 from toolkit.sampling import Candidates
 
 from .kneser_ney import KneserNey
-from .levels import END_ID, UNK_ID, CharLevel, WordLevel
+from .levels import END_ID, CharLevel, WordLevel
 from .markovify_json import read_text_json, text_json
 from .ngrams import NgramCounts, windows
 from .novelty import OverlapIndex
@@ -52,14 +52,13 @@ def finished_sentences(tokens: list[int]) -> Iterator[list[int]]:
 class MarkovGenerator(Generator):
     name = "markov"
     Options = MarkovOptions
-    suppress_ids = (UNK_ID,)
+    # no suppress_ids: <unk> never follows anything in the chain, so it is never a candidate
 
     def __init__(self, options: MarkovOptions, level: Level, counts: NgramCounts) -> None:
         super().__init__()
         self.options, self.level, self.counts = options, level, counts
         self.state_size = counts.state_size
         self.segment_end_ids = frozenset({END_ID}) if options.novelty else frozenset()
-        self._slots: dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, int]]] = {}
 
     @classmethod
     def _counted(cls, options: MarkovOptions, level: Level, contexts: np.ndarray, targets: np.ndarray,
@@ -112,6 +111,11 @@ class MarkovGenerator(Generator):
 
     # -- sampling ----------------------------------------------------------------------
 
+    @cached_property
+    def _slots(self) -> dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, int]]]:
+        """Context -> (context to carry on from, follower slot); every full state up front, the rest on demand."""
+        return {state: (state, slot) for state, slot in self.counts.state_slots().items()}
+
     def _lookup(self, context: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, int]]:
         """The context to carry on from and its followers: those of its longest known suffix, or,
         when not even its last token is known, the level's restart context (a sentence start)."""
@@ -127,7 +131,8 @@ class MarkovGenerator(Generator):
         return found
 
     def _scores(self, contexts: list[tuple[int, ...]]) -> tuple[list[tuple[int, ...]], Candidates]:
-        found = [self._lookup(c) for c in contexts]
+        slots = self._slots
+        found = [slots.get(c) or self._lookup(c) for c in contexts]
         ids, logits = self.counts.candidates([slot for _, slot in found])
         return [context for context, _ in found], Candidates(ids, logits)
 

@@ -104,10 +104,12 @@ class WordLevel:
     @classmethod
     def fit(cls, text: str, options: MarkovOptions) -> tuple[WordLevel, np.ndarray, np.ndarray]:
         parser = rules(options.sentences, options.well_formed)
-        sentences = [list(words) for words in parser.generate_corpus(text)]
+        pieces = parser.sentence_split(text)
+        # markovify's generate_corpus, sharing the split with the whitespace model
+        sentences = [parser.word_split(s) for s in pieces if parser.test_sentence_input(s)]
         frequency = Counter(word for words in sentences for word in words)
         vocab = [UNK, END, *sorted(frequency, key=lambda word: (-frequency[word], word))]
-        level = cls(vocab, options.order, options, Whitespace.fit(text, parser), sentences)
+        level = cls(vocab, options.order, options, Whitespace.fit(text, pieces), sentences)
         index = level.index
         runs = [[index[word] for word in words] for words in sentences]
         return (level, *pad_runs(runs, level.size, level.begin_id, END_ID))
@@ -115,7 +117,7 @@ class WordLevel:
     def scoring(self, text: str) -> tuple[np.ndarray, np.ndarray, float]:
         """Padded sentences (END after each finished one), positions to predict, and the nats of
         what the chain does not cover: the whitespace between words and the spelling of unknown words."""
-        words, spaces, ends = segment(text, self.parser)
+        words, spaces, ends = segment(text, self.parser.sentence_split(text))
         index, runs, run = self.index, [], []
         extra = self.whitespace.nats(spaces, ends)
         for word, end in zip(words, ends, strict=True):

@@ -75,17 +75,20 @@ class NgramCounts:
             continuation[k] = np.where(starts_sentence, counts[k], continuation[k])
         return cls(radix, context_keys, ngram_keys, counts, continuation)
 
-    def table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The highest-order n-grams as (contexts oldest first, next tokens, counts): all a model needs."""
+    def contexts(self, context_id: np.ndarray) -> np.ndarray:
+        """Tokens (oldest first) of highest-order contexts given by id: shape ``(len(context_id), state_size)``."""
         size, radix = self.state_size, self.radix
-        keys = self.ngram_keys[size]
-        context_id = keys // radix
-        contexts = np.empty((len(keys), size), dtype=np.int64)
+        tokens = np.empty((len(context_id), size), dtype=np.int64)
         for k in range(size, 0, -1):  # peel the oldest token off, one order at a time
             key = self.context_keys[k][context_id]
-            contexts[:, size - k] = key % radix
+            tokens[:, size - k] = key % radix
             context_id = key // radix
-        return contexts, keys % radix, self.counts[size]
+        return tokens
+
+    def table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The highest-order n-grams as (contexts oldest first, next tokens, counts): all a model needs."""
+        keys = self.ngram_keys[self.state_size]
+        return self.contexts(keys // self.radix), keys % self.radix, self.counts[self.state_size]
 
     def context_ids(self, history: np.ndarray, k: int, previous: np.ndarray) -> np.ndarray:
         """Ids of the contexts of length k ending where ``previous`` (length k - 1) ends; -1 if unseen.
@@ -128,6 +131,15 @@ class NgramCounts:
                   for k, keys in enumerate(self.ngram_keys)]
         return next_ids, log_counts, offsets, starts
 
+    def state_slots(self) -> dict[tuple[int, ...], tuple[int, int]]:
+        """(start, count) of the followers of every full-length state, as markovify's chain dict holds them."""
+        _, _, offsets, starts = self._flat
+        size = self.state_size
+        begin = starts[size][:-1]
+        slots = zip((offsets[size] + begin).tolist(), np.diff(starts[size]).tolist(), strict=True)
+        states = map(tuple, self.contexts(np.arange(len(begin))).tolist())
+        return dict(zip(states, slots, strict=True))
+
     def slot(self, length: int, context_id: int) -> tuple[int, int]:
         """(start, count) of a context's followers in the flat arrays."""
         _, _, offsets, starts = self._flat
@@ -137,8 +149,10 @@ class NgramCounts:
     def candidates(self, slots: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         """Padded follower ids (-1) and log counts (-inf) of a batch of slots."""
         next_ids, log_counts, _, _ = self._flat
-        start, count = np.array(slots, dtype=np.int64).T
-        column = np.arange(count.max())
-        valid = column < count[:, None]
-        index = np.where(valid, start[:, None] + column, 0)
-        return np.where(valid, next_ids[index], -1), np.where(valid, log_counts[index], -np.inf)
+        width = max(count for _, count in slots)
+        ids = np.full((len(slots), width), -1, dtype=np.int64)
+        logits = np.full((len(slots), width), -np.inf)
+        for row, (start, count) in enumerate(slots):  # a slice copy per row beats fancy indexing here
+            ids[row, :count] = next_ids[start : start + count]
+            logits[row, :count] = log_counts[start : start + count]
+        return ids, logits

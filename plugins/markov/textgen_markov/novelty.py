@@ -17,7 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 
 #: Odd multiplier of the polynomial hash over token ids (arithmetic wraps modulo 2**64).
-_BASE = np.uint64(0x9E3779B97F4A7C15)
+_BASE_INT = 0x9E3779B97F4A7C15
+_BASE = np.uint64(_BASE_INT)
+_MASK = (1 << 64) - 1
 
 
 class OverlapIndex:
@@ -38,10 +40,12 @@ class OverlapIndex:
         n = min(overlap_max + 1, len(words))
         if n < 1:
             return False
-        ids = np.asarray(words, dtype=np.uint64)
-        grams = ids[: len(ids) - n + 1].copy()
-        for j in range(1, n):
-            grams = grams * _BASE + ids[j : len(ids) - n + 1 + j]
+        prefix = [0]  # polynomial hashes of the prefixes, in Python ints: cheaper than numpy for a sentence
+        for word in words:
+            prefix.append((prefix[-1] * _BASE_INT + word) & _MASK)
+        shift = pow(_BASE_INT, n, _MASK + 1)
+        grams = np.array([(prefix[i + n] - prefix[i] * shift) & _MASK for i in range(len(words) - n + 1)],
+                         dtype=np.uint64)
         known = self.hashes[n]
         where = np.minimum(known.searchsorted(grams), len(known) - 1)
         return bool((known[where] == grams).any())

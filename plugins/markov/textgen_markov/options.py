@@ -8,9 +8,9 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from toolkit.options import Options
 
-#: Default state size per level. 7 characters gave the lowest held-out bits per
+#: Default state size per level. 6 characters gave the lowest held-out bits per
 #: character on Tiny Shakespeare (bench/markov.py, bench/RESULTS.md).
-DEFAULT_STATE_SIZE = {"word": 2, "char": 7}
+DEFAULT_STATE_SIZE = {"word": 2, "char": 6}
 MAX_STATE_SIZE = {"word": 4, "char": 16}
 
 
@@ -19,7 +19,7 @@ class MarkovOptions(Options):
         "word", description="Tokens of the chain: whitespace-split words in sentences (markovify) or characters.")
     state_size: int | None = Field(
         None, ge=1,
-        description="Tokens of context: words 1..4 (default 2), characters 1..16 (default 7, best held-out bpc).")
+        description="Tokens of context: words 1..4 (default 2), characters 1..16 (default 6, best held-out bpc).")
     sentences: Literal["text", "newline"] = Field(
         "text", description="Word level: sentences end at . ! ? (markovify.Text) or at newlines (NewlineText).")
     well_formed: bool = Field(

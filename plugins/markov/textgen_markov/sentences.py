@@ -14,9 +14,11 @@ ends of the text). A run never seen in training is spelled out character by char
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import compress
 from typing import Literal
 
 import markovify
@@ -45,13 +47,16 @@ def rules(sentences: Literal["text", "newline"], well_formed: bool) -> markovify
     return (NewlineRules if sentences == "newline" else TextRules)(well_formed)
 
 
-def segment(text: str, parser: markovify.Text) -> tuple[list[str], list[str], list[bool]]:
-    """Cut ``text`` into words, the whitespace around them, and whether a sentence ends after each word."""
+def segment(text: str, sentences: list[str]) -> tuple[list[str], list[str], list[bool]]:
+    """Cut ``text`` into words, the whitespace around them, and whether a sentence ends after each word.
+
+    ``sentences`` is markovify's ``sentence_split(text)``.
+    """
     parts = _WORDS.split(text)
     words, spaces = parts[1::2], parts[0::2]
     ends = [False] * len(words)
     last = -1
-    for sentence in parser.sentence_split(text)[:-1]:  # the last piece is unfinished (or empty)
+    for sentence in sentences[:-1]:  # the last piece is unfinished (or empty)
         last += len(sentence.split())
         if last >= 0:
             ends[last] = True
@@ -72,12 +77,12 @@ class Whitespace:
     spelling: WordTokenizer
 
     @classmethod
-    def fit(cls, text: str, parser: markovify.Text) -> Whitespace:
-        _, spaces, ends = segment(text, parser)
-        inside, between = Counter(), Counter()
-        for run, is_between in zip(spaces, whitespace_kinds(ends), strict=True):
-            (between if is_between else inside)[run] += 1
-        return cls(dict(inside), dict(between), spelling_model(Counter(text)))
+    def fit(cls, text: str, sentences: list[str]) -> Whitespace:
+        _, spaces, ends = segment(text, sentences)
+        kinds = whitespace_kinds(ends)
+        inside = Counter(compress(spaces, map(operator.not_, kinds)))
+        between = Counter(compress(spaces, kinds))
+        return cls(dict(inside), dict(between), spelling_model({c: text.count(c) for c in set(text)}))
 
     def nats(self, spaces: list[str], ends: list[bool]) -> float:
         total = 0.0
