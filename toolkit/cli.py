@@ -86,7 +86,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     model = load(args.model, plugin=args.plugin, device=args.device)
     sampling = _sampling_values(args)
-    common = {"max_tokens": args.max_tokens, "seed": args.seed, "stop": args.stop or (), **sampling}
+    stop = [s.replace("\\n", "\n").replace("\\t", "\t") for s in args.stop or ()]  # a shell passes "\n" as is
+    common = {"max_tokens": args.max_tokens, "seed": args.seed, "stop": stop, **sampling}
     if args.stream:
         if args.num_samples != 1:
             raise ValueError("--stream shows one sample; drop --num-samples")
@@ -191,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--num-samples", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--stop", action="append", metavar="TEXT", help="stop at this text (repeatable)")
+    p.add_argument("--stop", action="append", metavar="TEXT",
+                   help="stop at this text (repeatable; \\n and \\t mean newline and tab)")
     for flag, (name, kind) in SAMPLING_FLAGS.items():
         p.add_argument(flag, dest=name, type=kind)
     p.add_argument("--stream", action="store_true", help="print text as it is produced")
