@@ -85,6 +85,14 @@ def test_generate_plain_and_stream_agree(cli, trained):
     assert code == 0 and out == plain and "og" not in out[3:]
 
 
+def test_stop_accepts_backslash_n_as_typed_in_a_shell(cli, trained):
+    code, out, _ = cli("generate", trained, "--max-tokens", "300", "--seed", "1", "--stop", "\\n", "--json")
+    sample = json.loads(out)["samples"][0]
+    assert code == 0 and "\n" not in sample and 0 < len(sample) < 300
+    full = json.loads(cli("generate", trained, "--max-tokens", "300", "--seed", "1", "--json")[1])["samples"][0]
+    assert sample == full[: full.index("\n")]
+
+
 def test_score_json_gives_bpc(cli, trained, tmp_path):
     text = tmp_path / "text.txt"
     text.write_text("the dog sat on the mat.\n")
