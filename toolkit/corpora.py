@@ -131,7 +131,8 @@ def read_csv_column(text: str, column: str | int, where: str) -> str:
 
 def _read_path(path: Path, column: str | int | None) -> str:
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in {".txt", ".md", ""})
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in {".txt", ".md", ""}
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts))  # .git, .DS_Store
         if not files:
             raise CorpusError(f"folder {path} holds no .txt files")
         return "\n".join(decode(p.read_bytes(), str(p)) for p in files)
