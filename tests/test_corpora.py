@@ -54,6 +54,14 @@ def test_folder_reads_its_text_files_in_order(tmp_path):
     assert "PNG" not in text
 
 
+def test_folder_skips_hidden_files_and_folders(tmp_path):
+    write(tmp_path / "a.txt", "alpha " * 20 + "\n")
+    (tmp_path / ".git" / "objects").mkdir(parents=True)
+    write(tmp_path / ".git" / "objects" / "1f2e", b"x\x9c\x00binary")  # no suffix, like git's objects
+    write(tmp_path / ".DS_Store", b"\x00\x00\x00\x01Bud1")
+    assert load_corpus(tmp_path).text == "alpha " * 20 + "\n"
+
+
 def test_folder_without_text(tmp_path):
     write(tmp_path / "image.png", b"\x89PNG")
     with pytest.raises(CorpusError, match=r"no \.txt files"):
