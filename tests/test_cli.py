@@ -93,6 +93,14 @@ def test_stop_accepts_backslash_n_as_typed_in_a_shell(cli, trained):
     assert sample == full[: full.index("\n")]
 
 
+def test_unknown_prompt_characters_are_one_warning_line(trained):
+    out = subprocess.run([str(TEXTGEN), "generate", str(trained), "--prompt", "\u2603 the", "--max-tokens", "5",
+                          "--json"], capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0 and len(json.loads(out.stdout)["samples"][0]) == 5
+    assert out.stderr.splitlines() == ["textgen: warning: bigram: the prompt has 1 piece(s) outside the vocabulary, "
+                                "treated as unknown: '\u2603'"]
+
+
 def test_score_json_gives_bpc(cli, trained, tmp_path):
     text = tmp_path / "text.txt"
     text.write_text("the dog sat on the mat.\n")
