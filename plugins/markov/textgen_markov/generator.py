@@ -162,7 +162,7 @@ class MarkovGenerator(Generator):
     def reject_segment(self, tokens: list[int]) -> bool:
         return self.copies_training([t for t in tokens if t != END_ID])
 
-    def make_sentences(self, n: int, *, seed: int = 0, rows: int = 16, tokens_per_row: int = 256,
+    def make_sentences(self, n: int, *, seed: int = 0, rows: int = 32, tokens_per_row: int = 160,
                        **sampling: Any) -> list[str]:
         """Up to ``n`` novel sentences, like markovify's ``make_sentence()`` called n times (word level).
 

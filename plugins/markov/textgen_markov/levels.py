@@ -100,6 +100,7 @@ class WordLevel:
         self.begin_id, self.end_id = len(vocab), END_ID
         self.parser = rules(options.sentences, options.well_formed)
         self.newline = options.sentences == "newline"
+        self.pieces = [" " + UNK_TEXT, "\n" if self.newline else "", *(" " + word for word in vocab[2:])]
 
     @classmethod
     def fit(cls, text: str, options: MarkovOptions) -> tuple[WordLevel, np.ndarray, np.ndarray]:
@@ -143,14 +144,8 @@ class WordLevel:
     def decode(self, ids: Sequence[int]) -> str:
         """Each word with the space before it (like GPT-2's tokens), so a continuation joins its prompt;
         a sentence end is a newline for NewlineText, and nothing (the next word's space) for Text."""
-        vocab, pieces, after_end = self.vocab, [], False
-        for i in ids:
-            if i == END_ID:
-                pieces.append("\n" if self.newline else "")
-            else:
-                pieces.append(("" if after_end and self.newline else " ") + (UNK_TEXT if i == UNK_ID else vocab[i]))
-            after_end = i == END_ID
-        return "".join(pieces)
+        text = "".join(map(self.pieces.__getitem__, ids))
+        return text.replace("\n ", "\n") if self.newline else text  # words hold no whitespace
 
     def unknowns(self, text: str) -> list[str]:
         return list(dict.fromkeys(word for word in text.split() if word not in self.index))

@@ -32,7 +32,7 @@ class OverlapIndex:
         for n in range(1, longest + 1):
             if n > 1:
                 rolling = rolling[:-1] * _BASE + words[n - 1 :]
-            self.hashes.append(np.unique(rolling))
+            self.hashes.append(np.sort(rolling))  # sorted, duplicates kept: searchsorted needs no more
 
     def overlaps(self, words: Sequence[int], max_overlap_ratio: float, max_overlap_total: int) -> bool:
         """Whether ``words`` copies the training text by markovify's rule."""
