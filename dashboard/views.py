@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from html import escape
 
-BOX = ("white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 0.85rem; line-height: 1.35; "
-       "padding: 0.5rem; border: 1px solid rgba(128,128,128,0.35); border-radius: 0.4rem; margin-bottom: 0.4rem")
+BOX = ("white-space: pre-wrap; overflow-wrap: anywhere; font-family: ui-monospace, monospace; font-size: 0.85rem; "
+       "line-height: 1.35; padding: 0.5rem; border: 1px solid rgba(128,128,128,0.35); border-radius: 0.4rem; "
+       "margin-bottom: 0.4rem")
 MARK = "background: #ffd54f; color: #000; border-radius: 0.15rem"
 PROMPT = "opacity: 0.55"
 
