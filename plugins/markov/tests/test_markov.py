@@ -194,3 +194,6 @@ def test_options_are_checked() -> None:
         toolkit.train("markov", Corpus("t", "A b. C d.\n" * 5), state_size=5)
     with pytest.raises(ValueError, match="novelty"):
         toolkit.train("markov", Corpus("t", "A b. C d.\n" * 5), level="char", novelty=True)
+    with pytest.raises(ValueError, match="well_formed"):
+        toolkit.train("markov", Corpus("t", '"All quoted." "Also quoted."\n' * 5))
+    assert toolkit.train("markov", Corpus("t", '"All quoted." "Also quoted."\n' * 5), well_formed=False).info()

@@ -72,7 +72,9 @@ class MarkovGenerator(Generator):
         level_class = WordLevel if options.level == "word" else CharLevel
         level, tokens, targets = level_class.fit(corpus.train, options)
         if not len(targets):
-            raise ValueError(f"corpus {corpus.name!r} has no training sentences at level {options.level!r}")
+            raise ValueError(f"corpus {corpus.name!r} has no training sentences at level {options.level!r}"
+                             + (" (all failed markovify's input filter; try well_formed=false)"
+                                if options.level == "word" and options.well_formed else ""))
         return cls._counted(options, level, windows(tokens, targets, options.order), tokens[targets])
 
     # -- files ---------------------------------------------------------------------------
