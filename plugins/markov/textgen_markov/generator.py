@@ -115,7 +115,11 @@ class MarkovGenerator(Generator):
 
     @cached_property
     def _slots(self) -> dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, int]]]:
-        """Context -> (context to carry on from, follower slot); every full state up front, the rest on demand."""
+        """Context -> (context to carry on from, follower slot), filled on demand. A word chain fills every
+        full state up front, like markovify's chain dict (fast sentences); a character chain has many more
+        states, so it fills them lazily to keep the first token quick."""
+        if self.level.name != "word":
+            return {}
         return {state: (state, slot) for state, slot in self.counts.state_slots().items()}
 
     def _lookup(self, context: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, int]]:
