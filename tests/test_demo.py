@@ -17,10 +17,28 @@ from toolkit.errors import PluginError
 PLAY = ("ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n"
         "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\nDeny thy father and refuse thy name.\n\n") * 12
 FAST = ["--max-seconds", "1", "--samples", "2", "--max-tokens", "20", "--temperatures", "0.8",
-        "--max-score-chars", "300", "--no-pretrained"]
+        "--max-score-chars", "300"]
 #: Small networks for a tiny corpus, for the families whose plugins take these options.
-SMALL = {"lstm": {"hidden_size": 32, "embedding_size": 16, "batch_size": 8, "seq_len": 32},
-         "gpt2": {"batch_size": 8, "context": 32}}
+SMALL = {"lstm": {"hidden_size": 32, "embedding_size": 16, "batch_size": 8, "seq_len": 32, "eval_tokens": 256},
+         "gpt2": {"layers": 2, "heads": 2, "width": 32, "context": 16, "batch_size": 8, "eval_tokens": 256}}
+
+
+def tiny_pretrained_gpt2(folder: Path) -> Path | None:
+    """A tiny random GPT-2 in ``save_pretrained`` form, standing in for a cached pretrained one."""
+    if "gpt2" not in registry.plugins():
+        return None
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from textgen_gpt2.vocab import HFVocab
+
+    vocab = HFVocab.fit(PLAY, 300)
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(vocab_size=vocab.size, n_layer=1, n_head=2, n_embd=16, n_positions=64,
+                                     bos_token_id=vocab.bos, eos_token_id=vocab.bos)
+    transformers.GPT2LMHeadModel(config).save_pretrained(folder)
+    transformers.PreTrainedTokenizerFast(tokenizer_object=vocab.backend, bos_token="<|endoftext|>",
+                                         eos_token="<|endoftext|>").save_pretrained(folder)
+    return folder
 
 
 def small_options() -> dict[str, dict[str, object]]:
@@ -40,10 +58,13 @@ def play(tmp_path: Path) -> Path:
 
 
 def test_demo_trains_installed_families_then_reuses_them(play: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]):
     installed = [r for r in RECIPES if r.plugin in registry.plugins()]
     if not installed:
         pytest.skip("no markov, lstm or gpt2 plugin installed")
+    pretrained = tiny_pretrained_gpt2(tmp_path / "hf-gpt2")
+    monkeypatch.setenv("TEXTGEN_GPT2_PATH", str(pretrained or tmp_path / "none"))
     out = tmp_path / "demo"
     small = small_options()
     flags = [f"-o{plugin}.{k}={v}" for plugin, options in small.items() for k, v in options.items()]
@@ -53,7 +74,10 @@ def test_demo_trains_installed_families_then_reuses_them(play: Path, tmp_path: P
         expected = f"- {recipe.label}: training" if recipe in installed else f"- {recipe.label}: skipped"
         assert expected in first
     report = json.loads((out / "report" / "report.json").read_text())
-    assert [m["label"] for m in report["models"]] == [r.label for r in installed]
+    assert [m["label"] for m in report["models"]] == [r.label for r in installed] + (
+        ["gpt2-pretrained"] if pretrained else [])
+    if pretrained:
+        assert f"- gpt2-pretrained: using {pretrained}" in first
     assert report["parameters"]["prompts"] == ["ROMEO:"] and report["parameters"]["max_score_chars"] == 300
     assert {"compare-bpc.png", "compare-diversity.png", "compare-speed.png", "report.md"} <= {
         p.name for p in (out / "report").iterdir()}

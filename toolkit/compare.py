@@ -546,7 +546,7 @@ def main(args: Any) -> int:
                      max_score_chars=args.max_score_chars, device=args.device, out=args.out,
                      progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     if args.json:
-        print(json.dumps(report.to_json(), indent=2, sort_keys=True))
+        print(json.dumps(report.to_json(), indent=2, sort_keys=True, default=str))
     else:
         print(report.markdown())
     if report.files:
