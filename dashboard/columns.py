@@ -34,7 +34,7 @@ class ColumnResult:
     first_token_seconds: float | None = None
     seconds: float = 0.0
     tokens: int = 0
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float | None] = field(default_factory=dict)
     novelty: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
 
@@ -59,9 +59,9 @@ class ColumnResult:
                 "notices": self.notices, "error": self.error}
 
 
-def diversity(texts: list[str]) -> dict[str, float]:
+def diversity(texts: list[str]) -> dict[str, float | None]:
     """Distinct-1/2, repetition and (for several samples) self-BLEU of one column's samples."""
-    found = {"distinct-1": distinct_n(texts, 1), "distinct-2": distinct_n(texts, 2),
+    found: dict[str, float | None] = {"distinct-1": distinct_n(texts, 1), "distinct-2": distinct_n(texts, 2),
              "repetition": repetition_rate(texts)}
     if len(texts) > 1:
         found["self-BLEU"] = self_bleu(texts)
@@ -110,6 +110,6 @@ def generate(result: ColumnResult, corpus: str | None = None) -> Iterator[Column
     yield result.snapshot()
 
 
-def _mean(values: list[float | None]) -> float:
+def _mean(values: list[float | None]) -> float | None:
     known = [v for v in values if v is not None]
-    return sum(known) / len(known) if known else float("nan")
+    return sum(known) / len(known) if known else None  # None, not NaN: the run's JSON stays valid
