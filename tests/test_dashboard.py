@@ -94,6 +94,18 @@ def test_generate_streams_every_column_and_a_broken_model_stays_in_its_column(ap
     assert column["options"]["seed"] == 3 and column["samples"] == results[str(models / "sharp")].samples
 
 
+def test_pretrained_sources_become_columns_and_a_bad_one_shows_why(app, models):
+    app.multiselect(key="picked").set_value([]).run()
+    app.text_input(key="pretrained").set_value(f"{models / 'smooth'}, bigram:no-such-hub-model").run()
+    set_shared(app, max_tokens=15, num_samples=1)
+    app.button(key="generate").click().run()
+    assert not app.exception
+    results = app.session_state["results"]
+    assert results[str(models / "smooth")].status == "done" and results[str(models / "smooth")].samples[0]
+    bad = results["bigram:no-such-hub-model"]
+    assert bad.status == "failed" and "cannot load pretrained sources" in bad.error
+
+
 def test_results_stay_after_another_interaction(app, models):
     set_shared(app, max_tokens=20, num_samples=1)
     app.button(key="generate").click().run()
