@@ -98,16 +98,16 @@ class NonFiniteScoresError(PluginError):
 def check_scores(scores: Scores, plugin: str) -> tuple[np.ndarray, np.ndarray | None]:
     """Split scores into float64 logits and ids, refusing NaN, +inf and empty rows."""
     if isinstance(scores, Candidates):
-        logits, ids = np.asarray(scores.logits, dtype=np.float64), scores.ids
+        logits, ids = np.array(scores.logits, dtype=np.float64), scores.ids
     else:
-        logits, ids = np.asarray(scores, dtype=np.float64), None
+        logits, ids = np.array(scores, dtype=np.float64), None
     if logits.ndim != 2:
         raise NonFiniteScoresError(f"plugin {plugin!r} returned scores of shape {logits.shape}, not (batch, vocab)")
-    if np.isnan(logits).any() or np.isposinf(logits).any():
-        raise NonFiniteScoresError(f"plugin {plugin!r} returned NaN or infinite logits")
-    if not np.isfinite(logits.max(axis=1)).all():
+    if not np.isfinite(logits.max(axis=1)).all():  # one pass: NaN and +inf make the row maximum non-finite too
+        if np.isnan(logits).any() or np.isposinf(logits).any():
+            raise NonFiniteScoresError(f"plugin {plugin!r} returned NaN or infinite logits")
         raise NonFiniteScoresError(f"plugin {plugin!r} returned a row in which no token is possible")
-    return logits.copy(), ids
+    return logits, ids
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -188,6 +188,16 @@ def top_k(logits: np.ndarray, k: int) -> np.ndarray:
 
 def top_p(logits: np.ndarray, p: float) -> np.ndarray:
     """Keep the smallest set of likeliest tokens whose probability mass reaches p."""
+    width = logits.shape[1]
+    alive = int(np.isfinite(logits).sum(axis=1).max())
+    if alive < width // 4:  # after top-k: sort only each row's candidates, kept in id order for equal ties
+        columns = np.sort(np.argpartition(logits, width - alive, axis=1)[:, width - alive :], axis=1)
+        np.put_along_axis(logits, columns, _top_p(np.take_along_axis(logits, columns, axis=1), p), axis=1)
+        return logits
+    return _top_p(logits, p)
+
+
+def _top_p(logits: np.ndarray, p: float) -> np.ndarray:
     order = np.argsort(-logits, axis=1, kind="stable")
     probs = np.take_along_axis(softmax(logits), order, axis=1)
     mass_before = np.cumsum(probs, axis=1) - probs
@@ -281,7 +291,10 @@ class Sampler:
                  suppress: Sequence[int] = ()) -> np.ndarray:
         logits, ids = check_scores(scores, self.plugin)
         if suppress:
-            logits[np.isin(_token_ids(logits, ids), suppress)] = -np.inf
+            if ids is None:
+                logits[:, [i for i in suppress if 0 <= i < logits.shape[1]]] = -np.inf
+            else:
+                logits[np.isin(ids, suppress)] = -np.inf
             if not np.isfinite(logits.max(axis=1)).all():
                 raise NonFiniteScoresError(f"plugin {self.plugin!r} can only produce suppressed tokens")
         logits = process(logits, ids, histories, self.options, self.memory)
