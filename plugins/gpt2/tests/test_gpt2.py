@@ -8,6 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from textgen_gpt2 import GPT2Generator
+from textgen_gpt2.checkpoints import PretrainedNotFound
+from textgen_gpt2.decoding import GPT2Window, HFWindow
+from textgen_gpt2.vocab import HFVocab
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 import toolkit
@@ -16,10 +20,6 @@ from toolkit.corpora import Corpus
 from toolkit.generator import Generator
 from toolkit.options import OptionError
 from toolkit.testing import GeneratorContract
-from textgen_gpt2 import GPT2Generator
-from textgen_gpt2.checkpoints import PretrainedNotFound
-from textgen_gpt2.decoding import GPT2Window, HFWindow
-from textgen_gpt2.vocab import HFVocab
 
 TEXT = (
     "ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n"
@@ -99,7 +99,7 @@ def test_fine_tunes_a_pretrained_directory(hf_dir: Path, tmp_path: Path) -> None
 
 
 def test_word_level_is_refused_clearly() -> None:
-    with pytest.raises(OptionError, match="level.*no word level"):
+    with pytest.raises(OptionError, match=r"level.*no word level"):
         toolkit.train("gpt2", CORPUS, level="word", **TINY)
 
 

@@ -33,6 +33,15 @@ if TYPE_CHECKING:
 
 __all__ = ["GPT2Generator", "GPT2Options"]
 
+#: Below this many parameters one CPU thread is fastest: the matrices are too small to split, and on a
+#: busy 2-core machine a second spinning OpenMP thread made training 20x slower.
+SMALL_MODEL = 20_000_000
+
+
+def cpu_threads(parameters: int, threads: int | None) -> int | None:
+    """Threads to run a model of this size with on the CPU (None: torch's choice)."""
+    return threads or (1 if parameters < SMALL_MODEL else None)
+
 
 class GPT2Options(Options):
     """Model shape and training settings. The defaults are nanoGPT's CPU Shakespeare run."""
@@ -63,6 +72,8 @@ class GPT2Options(Options):
     eval_tokens: int = Field(16384, ge=2, description="Validation tokens scored at each validation.")
     patience: int | None = Field(None, ge=1, description="Stop after this many validations without improvement.")
     device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train (bf16 on CUDA).")
+    cpu_threads: int | None = Field(None, ge=1, description="torch threads on the CPU, for training and generation "
+                                                            "(default: 1 below 20M parameters, else torch's choice).")
     progress: bool = Field(True, description="Show a progress bar while training.")
 
     @field_validator("level", mode="before")
@@ -84,10 +95,13 @@ class GPT2Generator(Generator):
     name = "gpt2"
     Options = GPT2Options
 
-    def __init__(self, model: Any, vocab: CharVocab | HFVocab, source: str | None = None) -> None:
+    def __init__(self, model: Any, vocab: CharVocab | HFVocab, source: str | None = None,
+                 threads: int | None = None) -> None:
         super().__init__()
-        self.model, self.vocab, self.source = model.eval(), vocab, source
+        self.model, self.vocab, self.source, self.threads = model.eval(), vocab, source, threads
         self.suppress_ids = vocab.special_ids
+        self.parameters = sum(p.numel() for p in model.parameters())
+        self.device = next(model.parameters()).device
 
     # -- sources ---------------------------------------------------------------------------
 
@@ -96,7 +110,7 @@ class GPT2Generator(Generator):
         from . import training
 
         model, vocab, result = training.train(corpus, options, seed, out)
-        gen = cls(model, vocab, source=options.source)
+        gen = cls(model, vocab, source=options.source, threads=options.cpu_threads)
         gen.training = {"fit": {k: v for k, v in result.to_json().items() if k != "history"},
                         "history": result.history}
         return gen
@@ -124,7 +138,8 @@ class GPT2Generator(Generator):
             self.model.save_pretrained(str(folder))
             vocab.save(self.vocab, folder)
         (folder / "generation_config.json").unlink(missing_ok=True)  # sampling settings live in textgen
-        return {"level": self.vocab.level, "source": self.source, "parameters": self.parameters}
+        return {"level": self.vocab.level, "source": self.source, "parameters": self.parameters,
+                "cpu_threads": self.threads}
 
     @classmethod
     def load_files(cls, folder: Path, manifest: dict[str, Any], *, device: str = "auto") -> GPT2Generator:
@@ -133,7 +148,7 @@ class GPT2Generator(Generator):
         from . import checkpoints
 
         model, vocab = checkpoints.load(folder, pick_device(device), level=manifest.get("level"))
-        return cls(model, vocab, source=manifest.get("source"))
+        return cls(model, vocab, source=manifest.get("source"), threads=manifest.get("cpu_threads"))
 
     # -- text ------------------------------------------------------------------------------
 
@@ -151,11 +166,18 @@ class GPT2Generator(Generator):
 
     # -- stepping and scoring ----------------------------------------------------------------
 
+    def _run_here(self) -> None:
+        from toolkit.neural import use_cpu_threads
+
+        if self.device.type == "cpu":
+            use_cpu_threads(cpu_threads(self.parameters, self.threads))
+
     def begin(self, prompt: list[int], n: int) -> tuple[Window, np.ndarray]:
         import torch
 
         from .decoding import window
 
+        self._run_here()
         with torch.inference_mode():
             state = window(self.model, self.vocab.bos, n)
             return state, state.start(prompt).cpu().numpy()
@@ -173,13 +195,10 @@ class GPT2Generator(Generator):
         from .decoding import sliding_nats
 
         ids = self.encode(text)
+        self._run_here()
         with torch.inference_mode():
             total = sliding_nats(self.model, self.vocab.bos, ids)
         return total + self.unknown_nats(text), len(ids)
-
-    @property
-    def parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
 
     def info(self) -> dict[str, Any]:
         from .decoding import context_length
@@ -188,4 +207,4 @@ class GPT2Generator(Generator):
         return {"parameters": self.parameters, "level": self.vocab.level, "vocab_size": self.vocab.size,
                 "context": context_length(config), "model_type": config.model_type,
                 "layers": getattr(config, "num_hidden_layers", None), "source": self.source,
-                "device": str(next(self.model.parameters()).device)}
+                "device": str(self.device)}

@@ -97,8 +97,9 @@ class GPT2Window(Window):
                         b.attn.c_proj.weight, b.attn.c_proj.bias, b.ln_2.weight, b.ln_2.bias,
                         b.mlp.c_fc.weight, b.mlp.c_fc.bias, b.mlp.c_proj.weight, b.mlp.c_proj.bias)
                        for b in t.h]
-        shape = (len(self.blocks), 2, batch, self.heads, self.size, self.width // self.heads)
-        self.cache = torch.empty(shape, dtype=self.wte.dtype, device=self.device)
+        shape = (batch, self.heads, self.size, self.width // self.heads)
+        self.keys = [torch.empty(shape, dtype=self.wte.dtype, device=self.device) for _ in self.blocks]
+        self.values = [torch.empty_like(k) for k in self.keys]
 
     @staticmethod
     def supports(model: Any) -> bool:
@@ -116,23 +117,26 @@ class GPT2Window(Window):
         return self._forward(column[:, None])
 
     def _forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """Positions ``length ..`` of ``ids`` (batch, T); T > 1 only from an empty cache (causal mask)."""
+        """Positions ``length ..`` of ``ids`` (batch, T); T > 1 only from an empty cache (causal mask).
+
+        Every call here costs a few microseconds of dispatch, which is most of a small
+        model's step: hence torch.* calls without the functional wrappers, and views.
+        """
         b, t = ids.shape
-        c, h, p = self.width, self.heads, self.length
-        x = (F.embedding(ids, self.wte) + self.wpe[p : p + t]).view(b * t, c)
-        for i, (g1, b1, wa, ba, wp, bp, g2, b2, wf, bf, wm, bm) in enumerate(self.blocks):
-            qkv = torch.addmm(ba, F.layer_norm(x, (c,), g1, b1, self.eps), wa)
-            qkv = qkv.view(b, t, 3, h, c // h).permute(2, 0, 3, 1, 4)
-            cache = self.cache[i]
-            cache[:, :, :, p : p + t] = qkv[1:]
-            keys, values = cache[:, :, :, : p + t]
-            a = F.scaled_dot_product_attention(qkv[0], keys, values, is_causal=t > 1)
+        c, h, p, eps = self.width, self.heads, self.length, self.eps
+        end = p + t
+        x = (torch.embedding(self.wte, ids) + self.wpe[p:end]).view(b * t, c)
+        for block, keys, values in zip(self.blocks, self.keys, self.values, strict=True):
+            g1, b1, wa, ba, wp, bp, g2, b2, wf, bf, wm, bm = block
+            qkv = torch.addmm(ba, torch.layer_norm(x, (c,), g1, b1, eps), wa)
+            q, k, v = qkv.view(b, t, 3, h, -1).transpose(1, 3).unbind(2)
+            keys[:, :, p:end] = k
+            values[:, :, p:end] = v
+            a = F.scaled_dot_product_attention(q, keys[:, :, :end], values[:, :, :end], is_causal=t > 1)
             x = torch.addmm(x, a.transpose(1, 2).reshape(b * t, c), wp).add_(bp)
-            m = self.act(torch.addmm(bf, F.layer_norm(x, (c,), g2, b2, self.eps), wf))
-            x = torch.addmm(x, m, wm).add_(bm)
-        self.length = p + t
-        last = F.layer_norm(x.view(b, t, c)[:, -1], (c,), *self.ln_f, self.eps)
-        return F.linear(last, self.head).float()
+            x = torch.addmm(x, self.act(torch.addmm(bf, torch.layer_norm(x, (c,), g2, b2, eps), wf)), wm).add_(bm)
+        self.length = end
+        return F.linear(torch.layer_norm(x.view(b, t, c)[:, -1], (c,), *self.ln_f, eps), self.head).float()
 
 
 def window(model: Any, bos: int, batch: int) -> Window:
