@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -108,7 +109,7 @@ class WordLevel:
         pieces = parser.sentence_split(text)
         # markovify's generate_corpus, sharing the split with the whitespace model
         sentences = [parser.word_split(s) for s in pieces if parser.test_sentence_input(s)]
-        frequency = Counter(word for words in sentences for word in words)
+        frequency = Counter(chain.from_iterable(sentences))
         vocab = [UNK, END, *sorted(frequency, key=lambda word: (-frequency[word], word))]
         level = cls(vocab, options.order, options, Whitespace.fit(text, pieces), sentences)
         index = level.index

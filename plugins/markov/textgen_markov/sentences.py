@@ -22,6 +22,7 @@ from itertools import compress
 from typing import Literal
 
 import markovify
+import numpy as np
 
 from toolkit.tokenize import UNK, WordTokenizer
 
@@ -82,7 +83,7 @@ class Whitespace:
         kinds = whitespace_kinds(ends)
         inside = Counter(compress(spaces, map(operator.not_, kinds)))
         between = Counter(compress(spaces, kinds))
-        return cls(dict(inside), dict(between), spelling_model({c: text.count(c) for c in set(text)}))
+        return cls(dict(inside), dict(between), spelling_model(char_counts(text)))
 
     def nats(self, spaces: list[str], ends: list[bool]) -> float:
         total = 0.0
@@ -101,6 +102,12 @@ class Whitespace:
         return cls(dict(data["inside"]), dict(data["between"]), spelling_model(data["char_counts"]))
 
 
-def spelling_model(char_counts: dict[str, int]) -> WordTokenizer:
+def char_counts(text: str) -> dict[str, int]:
+    """How often each character occurs (a bincount over code points: much faster than a Counter)."""
+    counts = np.bincount(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32))
+    return {chr(c): int(counts[c]) for c in np.flatnonzero(counts)}
+
+
+def spelling_model(counts: dict[str, int]) -> WordTokenizer:
     """The toolkit's exact spelling cost for unknown words, fitted on the training characters."""
-    return WordTokenizer([UNK], char_counts)
+    return WordTokenizer([UNK], counts)
