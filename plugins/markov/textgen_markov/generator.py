@@ -181,7 +181,7 @@ class MarkovGenerator(Generator):
         """
         if self.level.name != "word":
             raise ValueError("make_sentences needs a word-level model (level='word')")
-        self._overlap_index  # built once, shared with the copy  # noqa: B018
+        self._overlap_index, self._slots  # built once, shared with the copy  # noqa: B018
         model = copy.copy(self)
         model.segment_end_ids = frozenset({END_ID})
         vocab, sentences = self.level.vocab, []
