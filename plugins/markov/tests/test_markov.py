@@ -131,6 +131,7 @@ def test_novelty_filter_redraws_copied_sentences() -> None:
     completion = model.complete("", max_tokens=40, seed=1)
     assert completion.rejected_segments > 0
     assert model.make_sentences(5) == [], "a chain that can only copy its corpus makes no novel sentence"
+    assert model.make_sentence() is None
 
 
 def test_novelty_agrees_with_markovify(words: MarkovGenerator, sherlock: Corpus) -> None:
@@ -143,7 +144,8 @@ def test_novelty_agrees_with_markovify(words: MarkovGenerator, sherlock: Corpus)
     assert sum(o == t for o, t in zip(ours, theirs, strict=True)) >= 0.9 * len(sentences)
     assert 0 < sum(ours) < len(sentences)
     made = words.make_sentences(30, seed=1)
-    assert len(made) == 30
+    assert len(made) == 30 and made[0] == words.make_sentences(1, seed=1)[0]
+    assert isinstance(words.make_sentence(seed=2, temperature=0.7), str)
     assert sum(reference.test_sentence_output(s.split(), 0.7, 15) for s in made) >= 27
 
 

@@ -195,6 +195,11 @@ class MarkovGenerator(Generator):
             sentences.extend(" ".join(vocab[i] for i in words) for words in novel)
         return sentences[:n]
 
+    def make_sentence(self, *, seed: int = 0, **sampling: Any) -> str | None:
+        """One novel sentence, or None if the chain could only copy its corpus (markovify's make_sentence)."""
+        made = self.make_sentences(1, seed=seed, rows=1, **sampling)
+        return made[0] if made else None
+
     # -- scoring and sizes ---------------------------------------------------------------
 
     @cached_property
