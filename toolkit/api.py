@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ def train(plugin: str, corpus: str | Path | Corpus, *, out: str | Path | None = 
     val = model.score(corpus.val)
     model.training = {**model.training, "corpus": corpus.describe(), "options": opts.model_dump(mode="json"),
                       "seed": seed, "train_seconds": seconds, "val_bpc": val.bpc, "val_chars": val.chars}
-    if out is not None:
+    if out is not None and os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 writes
         model.save(out)
     return model
 

@@ -10,10 +10,10 @@ torch-free. A plugin describes its model as a `Task` and calls `fit`::
 """
 
 from .checkpoint import load_tensors, read_checkpoint, save_tensors, write_checkpoint
-from .device import autocast, pick_device, seed_everything
+from .device import autocast, pick_device, seed_everything, use_cpu_threads
 from .trainer import Task, TrainConfig, TrainResult, fit
 
 __all__ = [
     "Task", "TrainConfig", "TrainResult", "autocast", "fit", "load_tensors", "pick_device", "read_checkpoint",
-    "save_tensors", "seed_everything", "write_checkpoint",
+    "save_tensors", "seed_everything", "use_cpu_threads", "write_checkpoint",
 ]

@@ -40,6 +40,16 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
+def use_cpu_threads(threads: int | None) -> None:
+    """Set torch's CPU threads for this process (None leaves them). Cheap when nothing changes.
+
+    Small recurrent models run fastest on one thread, and on a machine other jobs keep
+    busy, two spinning OpenMP threads can be ten times slower than one.
+    """
+    if threads is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, numpy and torch (every GPU too), so a CPU run repeats exactly."""
     random.seed(seed)

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from .checkpoint import load_module, optimizer_from_tensors, optimizer_to_tensors, read_checkpoint, write_checkpoint
-from .device import DEVICES, autocast, distributed, pick_device
+from .device import DEVICES, autocast, distributed, pick_device, use_cpu_threads
 
 CHECKPOINT_FORMAT = "textgen-train-state"
 #: ``callback(step, record)`` after every step; raising KeyboardInterrupt there saves and stops like Ctrl-C.
@@ -86,6 +86,7 @@ class TrainConfig:
     eval_tokens: int | None = 65536  #: validate on this prefix of the validation ids; None for all
     patience: int | None = None  #: stop after this many validations without a new best
     device: str = "auto"
+    cpu_threads: int | None = None  #: torch threads when training on the CPU; None keeps torch's choice
     seed: int = 0
     progress: bool = True  #: show a tqdm bar (rank 0 only)
 
@@ -94,7 +95,8 @@ class TrainConfig:
             raise ValueError("give max_steps or max_seconds (or both): training needs a budget")
         positive = {"batch_size": self.batch_size, "seq_len": self.seq_len, "eval_every": self.eval_every,
                     "lr": self.lr, "max_steps": self.max_steps, "max_seconds": self.max_seconds,
-                    "eval_tokens": self.eval_tokens, "patience": self.patience, "grad_clip": self.grad_clip}
+                    "eval_tokens": self.eval_tokens, "patience": self.patience, "grad_clip": self.grad_clip,
+                    "cpu_threads": self.cpu_threads}
         for name, value in positive.items():
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value!r}")
@@ -152,6 +154,8 @@ def fit(task: Task, train_ids: Sequence[int] | np.ndarray | torch.Tensor,
     calls `fit`; only rank 0 writes.
     """
     device = pick_device(config.device)
+    if device.type == "cpu":
+        use_cpu_threads(config.cpu_threads)
     with distributed(device) as (rank, world):
         return _Loop(task, config, device, rank, world, checkpoint_dir, callback).run(
             _as_ids(train_ids, device), _as_ids(val_ids, device), val_chars)

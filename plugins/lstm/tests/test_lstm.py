@@ -165,7 +165,6 @@ def test_plugin_module_imports_without_torch():
 def _ddp_worker(rank: int, world: int, port: int, folder: str) -> None:
     os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
                        "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world)})
-    torch.set_num_threads(1)
     from textgen_lstm import LSTMGenerator, LSTMOptions
 
     options = LSTMOptions(**{**TINY, "batch_size": 2, "max_steps": 40})

@@ -39,24 +39,26 @@ class LSTMOptions(Options):
     level: Literal["char", "word"] = Field("char", description="Tokens: characters, or words and punctuation.")
     max_vocab: int = Field(10000, ge=2, description="Word level: vocabulary size cap (rarer words -> <unk>).")
     embedding_size: int = Field(64, ge=1, description="Size of the token embedding.")
-    hidden_size: int = Field(512, ge=1, description="LSTM hidden units per layer.")
+    hidden_size: int = Field(384, ge=1, description="LSTM hidden units per layer.")
     layers: int = Field(1, ge=1, le=8, description="Stacked LSTM layers.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on embeddings, between layers and before the head.")
     tie_weights: bool = Field(False, description="Share embedding and output weights (needs embedding_size == "
                                                  "hidden_size).")
-    lr: float = Field(4e-3, gt=0, description="Peak AdamW learning rate (after warm-up, then cosine decay).")
+    lr: float = Field(5e-3, gt=0, description="Peak AdamW learning rate (after warm-up, then cosine decay).")
     min_lr: float | None = Field(None, ge=0, description="Learning rate at the end of the decay (default lr/10).")
     warmup_steps: int = Field(50, ge=0, description="Steps of linear learning-rate warm-up.")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay on weight matrices.")
     grad_clip: float = Field(1.0, gt=0, description="Maximum global gradient norm.")
-    batch_size: int = Field(64, ge=1, description="Parallel text streams per step (per process).")
+    batch_size: int = Field(32, ge=1, description="Parallel text streams per step (per process).")
     seq_len: int = Field(64, ge=1, description="Truncated back-propagation length in tokens.")
     max_steps: int | None = Field(None, ge=1, description="Optimizer steps (default 2000 unless max_seconds is set).")
     max_seconds: float | None = Field(None, gt=0, description="Training time budget in seconds.")
-    eval_every: int = Field(200, ge=1, description="Steps between validations and checkpoints.")
+    eval_every: int = Field(500, ge=1, description="Steps between validations and checkpoints.")
     eval_tokens: int = Field(32768, ge=1, description="Validation tokens scored at each validation.")
     patience: int | None = Field(None, ge=1, description="Stop after this many validations without improvement.")
     device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train and run.")
+    cpu_threads: int = Field(1, ge=1, description="torch threads on the CPU, for training and generation: an LSTM "
+                                                  "this size is fastest on one, and much slower on a busy box.")
     progress: bool = Field(True, description="Show a progress bar while training.")
 
     @model_validator(mode="after")
@@ -72,9 +74,9 @@ class LSTMGenerator(Generator):
     Options = LSTMOptions
     suppress_ids = (0,)  # never generate <unk>
 
-    def __init__(self, tokenizer: Tokenizer, module: LSTMModel) -> None:
+    def __init__(self, tokenizer: Tokenizer, module: LSTMModel, cpu_threads: int = 1) -> None:
         super().__init__()
-        self.tokenizer, self.module = tokenizer, module.eval()
+        self.tokenizer, self.module, self.cpu_threads = tokenizer, module.eval(), cpu_threads
         self.device = next(module.parameters()).device
         primer = tokenizer.encode(PRIMER)
         self.primer = primer[0] if len(primer) == 1 else 0
@@ -100,10 +102,10 @@ class LSTMGenerator(Generator):
             seq_len=options.seq_len, batching="contiguous", lr=options.lr, min_lr=options.min_lr,
             warmup_steps=options.warmup_steps, weight_decay=options.weight_decay, grad_clip=options.grad_clip,
             eval_every=options.eval_every, eval_tokens=options.eval_tokens, patience=options.patience,
-            device=options.device, seed=seed, progress=options.progress)
+            device=options.device, cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
         result = fit(LSTMTask(module), tokenizer.encode(corpus.train), tokenizer.encode(corpus.val), config,
                      val_chars=len(corpus.val), checkpoint_dir=out / "train-state" if out is not None else None)
-        model = cls(tokenizer, module)
+        model = cls(tokenizer, module, options.cpu_threads)
         model.training = {"fit": {k: v for k, v in result.to_json().items() if k != "history"},
                           "history": result.history}
         return model
@@ -113,7 +115,7 @@ class LSTMGenerator(Generator):
 
         save_tensors(folder / WEIGHTS, self.module.state_dict())
         (folder / TOKENIZER).write_text(json.dumps(self.tokenizer.to_json()), encoding="utf-8")
-        return {"model": self.module.config, "level": self.tokenizer.level}
+        return {"model": self.module.config, "level": self.tokenizer.level, "cpu_threads": self.cpu_threads}
 
     @classmethod
     def load_files(cls, folder: Path, manifest: dict[str, Any], *, device: str = "auto") -> LSTMGenerator:
@@ -129,7 +131,7 @@ class LSTMGenerator(Generator):
         where = pick_device(device)
         module = LSTMModel(**config).to(where)
         load_module(module, load_tensors(folder / WEIGHTS, where), str(folder / WEIGHTS))
-        return cls(tokenizer, module)
+        return cls(tokenizer, module, int(manifest.get("cpu_threads", 1)))
 
     # -- text ------------------------------------------------------------------------------
 
@@ -150,6 +152,11 @@ class LSTMGenerator(Generator):
     def _forward(self, ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         """Inference pass. On the CPU oneDNN's LSTM is turned off: at small batches it is ~10x slower."""
         import torch
+
+        from toolkit.neural import use_cpu_threads
+
+        if self.device.type == "cpu":
+            use_cpu_threads(self.cpu_threads)
 
         mkldnn = torch.backends.mkldnn.flags(enabled=self.device.type != "cpu", deterministic=None, allow_tf32=None,
                                              fp32_precision=None)
