@@ -88,6 +88,9 @@ def test_report_measures_each_model(report: CompareReport, model_dirs: list[Path
             assert r.timing["tokens"] == sum(s["tokens"] for s in r.samples)
             assert r.timing["tokens_per_second"] > 0 and r.timing["first_token_seconds"] >= 0
         assert m.speed["tokens_per_second"] > 0
+        memory = m.memory  # measured in a fresh process: loading and sampling take some memory
+        assert memory["peak_rss_bytes"] >= memory["baseline_rss_bytes"] > 0
+        assert memory["added_rss_bytes"] == memory["peak_rss_bytes"] - memory["baseline_rss_bytes"]
     bigram = report.models[0]
     assert bigram.info == {"parameters": toolkit.load(model_dirs[0]).info()["parameters"]}
     # a character bigram copies the tiny corpus in short pieces only
@@ -99,7 +102,7 @@ def test_same_seed_same_report_except_timings(report: CompareReport, model_dirs:
     first = report.to_json()
     assert stable(again) == stable(first)
     assert first != again  # the timings did change: stable() removed something
-    assert not any(key in json.dumps(stable(first)) for key in ('"tokens_per_second"', '"peak_rss_bytes"'))
+    assert not any(key in json.dumps(stable(first)) for key in ('"tokens_per_second"', '"added_rss_bytes"'))
     other = toolkit.compare(model_dirs[:1], CORPUS, "the ", **{**SETTINGS, "seed": 4})
     assert other.models[0].temperatures[1].samples != report.models[0].temperatures[1].samples
 
@@ -109,6 +112,7 @@ def test_score_cap_generators_and_labels(bigram_model):
                              max_tokens=10, max_score_chars=25)
     m = report.models[0]
     assert m.label == "mine" and m.scored_chars == 25 and m.disk_bytes is None
+    assert m.memory == {"baseline_rss_bytes": None, "peak_rss_bytes": None, "added_rss_bytes": None}
     assert report.parameters["max_score_chars"] == 25
     r = m.temperatures[0]
     assert [s["prompt"] for s in r.samples] == ["the ", "a "]

@@ -8,7 +8,7 @@ For each model, `compare` measures
 * novelty against the training split (`toolkit.metrics.TrainingIndex`): word 4-gram
   overlap, longest verbatim copy, markovify's overlap rule, nearest training passage;
 * speed: time to first token, tokens/s and chars/s while sampling, training time;
-* size: parameters or chain states (``model.info()``), bytes on disk, peak memory.
+* size: parameters or chain states (``model.info()``), bytes on disk, resident memory.
 
 The report is a dataclass that serialises to JSON with every parameter, seed and
 package version, renders a Markdown table and draws PNG plots. Sampling is seeded, so a
@@ -50,8 +50,11 @@ DEFAULT_TEMPERATURES = (0.3, 0.8, 1.0, 1.3, 1.8)
 TABLE_TEMPERATURE = 0.8
 #: Report keys whose values change from run to run (timings, memory, dates); the rest is repeatable.
 VOLATILE_KEYS = frozenset({"timing", "speed", "memory", "created", "elapsed_seconds"})
-MEMORY_METHOD = ("peak resident set size during generation above the resident size just before it "
-                 "(Linux VmHWM, reset through /proc/self/clear_refs); null where unavailable")
+MEMORY_METHOD = ("a fresh Python process per model directory: peak resident set size (ru_maxrss) after "
+                 "importing the toolkit (baseline), and after loading the model and sampling one batch at "
+                 "T=1.0 with the run's first prompt, samples and max_tokens (peak); added = peak - baseline, "
+                 "libraries the plugin imports (torch) included; null for loaded generators or without "
+                 "the resource module")
 #: Word n-gram size for overlap with training and for the repetition rate.
 NGRAM = 4
 #: Distributions a report always records (compare uses them), and those it records when imported.
@@ -77,7 +80,6 @@ class TemperatureResult:
     markovify_reject_rate: float
     nearest_similarity: float
     timing: dict[str, float]
-    memory: dict[str, int | None]
 
 
 @dataclass
@@ -161,40 +163,43 @@ def _finite(data: Any) -> Any:
 # -- memory ------------------------------------------------------------------------------
 
 
-def _proc_status_bytes(key: str) -> int | None:
+def _max_rss_bytes() -> int | None:
     try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
-def _reset_peak() -> bool:
+def _memory_probe_main() -> None:
+    """Run in a fresh process by `memory_probe`: print the baseline and peak resident memory as JSON."""
+    import json
+
+    args = json.loads(sys.argv[1])
+    baseline = _max_rss_bytes()
+    model = load(args["source"], device=args["device"])
+    model.complete(args["prompt"], max_tokens=args["max_tokens"], num_samples=args["samples"], seed=args["seed"])
+    print(json.dumps({"baseline": baseline, "peak": _max_rss_bytes()}))
+
+
+def memory_probe(source: str, *, prompt: str, samples: int, max_tokens: int, seed: int,
+                 device: str = "auto") -> dict[str, int | None]:
+    """Resident memory of loading ``source`` and sampling one batch, measured in a fresh process."""
+    import json
+    import subprocess
+
+    args = json.dumps({"source": source, "prompt": prompt, "samples": samples, "max_tokens": max_tokens,
+                       "seed": seed, "device": device})
+    code = "from toolkit.compare import _memory_probe_main; _memory_probe_main()"
+    done = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True, check=False)
     try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")  # resets VmHWM to the current resident size
-        return True
-    except OSError:
-        return False
-
-
-class _PeakMemory:
-    """Peak resident memory above the starting point while the block runs (None if unknown)."""
-
-    def __enter__(self) -> _PeakMemory:
-        gc.collect()
-        self.ok = _reset_peak()
-        self.base = _proc_status_bytes("VmRSS")
-        self.peak: int | None = None
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        peak = _proc_status_bytes("VmHWM")
-        if self.ok and peak is not None and self.base is not None:
-            self.peak = max(0, peak - self.base)
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+        baseline, peak = found["baseline"], found["peak"]
+    except (IndexError, ValueError, KeyError, TypeError):
+        baseline = peak = None
+    added = None if baseline is None or peak is None else peak - baseline
+    return {"baseline_rss_bytes": baseline, "peak_rss_bytes": peak, "added_rss_bytes": added}
 
 
 # -- measuring ---------------------------------------------------------------------------
@@ -219,17 +224,16 @@ def _sample_temperature(model: Generator, index: TrainingIndex, prompts: Sequenc
     seconds = 0.0
     tokens = chars = 0
     firsts = []
-    with _PeakMemory() as memory:
-        for prompt in prompts:
-            completion = model.complete(prompt, max_tokens=max_tokens, num_samples=samples, seed=seed,
-                                        temperature=temperature)
-            seconds += completion.seconds
-            firsts.append(completion.first_token_seconds)
-            tokens += completion.num_tokens
-            chars += sum(len(t) for t in completion.texts)
-            texts.extend(completion.texts)
-            rows.extend({"prompt": prompt, "text": t, "tokens": len(ids)}
-                        for t, ids in zip(completion.texts, completion.tokens, strict=True))
+    for prompt in prompts:
+        completion = model.complete(prompt, max_tokens=max_tokens, num_samples=samples, seed=seed,
+                                    temperature=temperature)
+        seconds += completion.seconds
+        firsts.append(completion.first_token_seconds)
+        tokens += completion.num_tokens
+        chars += sum(len(t) for t in completion.texts)
+        texts.extend(completion.texts)
+        rows.extend({"prompt": prompt, "text": t, "tokens": len(ids)}
+                    for t, ids in zip(completion.texts, completion.tokens, strict=True))
     first = statistics.median(firsts)
     novelty = index.novelties(texts)
     for row, found in zip(rows, novelty, strict=True):
@@ -246,13 +250,12 @@ def _sample_temperature(model: Generator, index: TrainingIndex, prompts: Sequenc
         timing={"seconds": seconds, "first_token_seconds": first, "tokens": tokens, "chars": chars,
                 "tokens_per_second": tokens / seconds if seconds > 0 else math.inf,
                 "chars_per_second": chars / seconds if seconds > 0 else math.inf},
-        memory={"peak_rss_bytes": memory.peak},
     )
 
 
 def evaluate(model: Generator, *, label: str, source: str, corpus: Corpus, index: TrainingIndex,
              prompts: Sequence[str], temperatures: Sequence[float], samples: int, max_tokens: int, seed: int,
-             max_score_chars: int | None, load_rss_bytes: int | None = None,
+             max_score_chars: int | None, memory: dict[str, int | None] | None = None,
              progress: Callable[[str], None] = lambda _: None) -> ModelResult:
     """Measure one loaded model; `compare` calls it for each model."""
     text = corpus.val if max_score_chars is None else corpus.val[:max_score_chars]
@@ -266,7 +269,6 @@ def evaluate(model: Generator, *, label: str, source: str, corpus: Corpus, index
     seconds = sum(r.timing["seconds"] for r in runs)
     distribution, version = registry.plugin_version(model.name)
     path = Path(source)
-    peaks = [r.memory["peak_rss_bytes"] for r in runs if r.memory["peak_rss_bytes"] is not None]
     return ModelResult(
         label=label, source=source, plugin=model.name, distribution=distribution, plugin_version=version,
         info=model.info(), disk_bytes=disk_bytes(path), training=dict(model.training),
@@ -276,7 +278,7 @@ def evaluate(model: Generator, *, label: str, source: str, corpus: Corpus, index
                "chars_per_second": sum(r.timing["chars"] for r in runs) / seconds if seconds else None,
                "first_token_seconds": statistics.median(r.timing["first_token_seconds"] for r in runs),
                "sample_seconds": seconds, "train_seconds": model.training.get("train_seconds")},
-        memory={"load_rss_bytes": load_rss_bytes, "peak_generation_rss_bytes": max(peaks) if peaks else None},
+        memory=memory or {"baseline_rss_bytes": None, "peak_rss_bytes": None, "added_rss_bytes": None},
     )
 
 
@@ -352,16 +354,18 @@ def compare(models: Sequence[str | Path | Generator] | Mapping[str, str | Path |
     results = []
     for i, (label, entry) in enumerate(zip(labels, entries, strict=True), 1):
         progress(f"[{i}/{len(entries)}] {label}: loading")
-        gc.collect()
-        before = _proc_status_bytes("VmRSS")
         model = entry if isinstance(entry, Generator) else load(entry, device=device)
-        after = _proc_status_bytes("VmRSS")
-        loaded = None if before is None or after is None or isinstance(entry, Generator) else max(0, after - before)
         source = entry.name if isinstance(entry, Generator) else str(entry)
-        results.append(evaluate(model, label=label, source=source, corpus=corpus, index=index, prompts=prompts,
-                                temperatures=temperatures, samples=samples, max_tokens=max_tokens, seed=seed,
-                                max_score_chars=max_score_chars, load_rss_bytes=loaded, progress=progress))
+        result = evaluate(model, label=label, source=source, corpus=corpus, index=index, prompts=prompts,
+                          temperatures=temperatures, samples=samples, max_tokens=max_tokens, seed=seed,
+                          max_score_chars=max_score_chars, progress=progress)
         del model
+        gc.collect()
+        if not isinstance(entry, Generator):
+            progress(f"{label}: measuring memory in a fresh process")
+            result.memory = memory_probe(source, prompt=prompts[0], samples=samples, max_tokens=max_tokens,
+                                         seed=seed, device=device)
+        results.append(result)
     parameters = {
         "corpus": corpus.describe(), "prompts": prompts, "samples": samples, "temperatures": temperatures,
         "max_tokens": max_tokens, "seed": seed, "max_score_chars": max_score_chars, "device": device,
@@ -418,13 +422,13 @@ def markdown(report: CompareReport) -> str:
         "",
         "| model | plugin | size | disk | train s | bits/char | distinct-2 | self-BLEU | repetition "
         f"| train {NGRAM}-gram overlap | longest copy | markovify rejects | tokens/s | chars/s | first token ms "
-        "| peak MB |",
+        "| memory MB |",
         "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for m in report.models:
         r = m.at(t)
         assert r is not None
-        peak = m.memory["peak_generation_rss_bytes"]
+        peak = m.memory["added_rss_bytes"]
         first = m.speed["first_token_seconds"]
         lines.append(
             f"| {m.label} | {m.plugin} | {size_text(m.info)} | {_human(m.disk_bytes, 'B')} "
