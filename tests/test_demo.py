@@ -86,8 +86,9 @@ def test_demo_trains_installed_families_then_reuses_them(play: Path, tmp_path: P
     saved = {r.label: json.loads((out / "models" / r.label / "textgen.json").read_text())["saved"]
              for r in installed}
 
-    corpus, overrides = load_corpus(play), small_options()
-    for recipe in RECIPES:  # a second demo reuses every model: same plugin, options and corpus
+    corpus = load_corpus(play)
+    overrides = parse_overrides([flag.removeprefix("-o") for flag in flags])  # strings, as the CLI gives them
+    for recipe in RECIPES:  # a second demo reuses every model: same plugin, options, seed and corpus
         assert train_or_reuse(recipe, corpus, out / "models", seed=0, max_seconds=1,
                               overrides=overrides) == (out / "models" / recipe.label if recipe in installed else None)
     second = capsys.readouterr().out
@@ -118,16 +119,17 @@ def test_reusable_needs_the_same_plugin_options_and_corpus(play: Path, tmp_path:
     folder = tmp_path / "bigram"
     toolkit.train("bigram", corpus, out=folder, smoothing=0.5)
     recipe = Recipe("bigram", "bigram", {"smoothing": 0.5})
-    assert reusable(folder, recipe, recipe.options, corpus) is not None
-    assert reusable(folder, recipe, {"smoothing": 0.25}, corpus) is None
-    assert reusable(folder, Recipe("bigram", "markov"), recipe.options, corpus) is None
+    assert reusable(folder, recipe, recipe.options, corpus, seed=0) is not None
+    assert reusable(folder, recipe, recipe.options, corpus, seed=1) is None
+    assert reusable(folder, recipe, {"smoothing": 0.25}, corpus, seed=0) is None
+    assert reusable(folder, Recipe("bigram", "markov"), recipe.options, corpus, seed=0) is None
     other = tmp_path / "other.txt"
     other.write_text(PLAY.upper())
-    assert reusable(folder, recipe, recipe.options, load_corpus(other)) is None
-    assert reusable(tmp_path / "missing", recipe, recipe.options, corpus) is None
+    assert reusable(folder, recipe, recipe.options, load_corpus(other), seed=0) is None
+    assert reusable(tmp_path / "missing", recipe, recipe.options, corpus, seed=0) is None
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "textgen.json").write_text("{not json")
-    assert reusable(tmp_path / "broken", recipe, recipe.options, corpus) is None
+    assert reusable(tmp_path / "broken", recipe, recipe.options, corpus, seed=0) is None
 
 
 def test_pretrained_gpt2_is_found_on_disk_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -20,6 +20,7 @@ from . import registry
 from .compare import DEFAULT_TEMPERATURES, compare, parse_temperatures
 from .corpora import Corpus, load_corpus
 from .errors import ModelDirError, PluginError
+from .options import parse_options
 
 DEMO_PROMPT = "ROMEO:"
 #: Training budget of each neural model, seconds (lstm ~70 s and gpt2 ~70 s keep the demo to a few minutes).
@@ -70,8 +71,9 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
     return found
 
 
-def reusable(folder: Path, recipe: Recipe, options: dict[str, Any], corpus: Corpus) -> dict[str, Any] | None:
-    """The manifest of a model the demo trained before with this corpus and these options, else None."""
+def reusable(folder: Path, recipe: Recipe, options: dict[str, Any], corpus: Corpus, *,
+             seed: int) -> dict[str, Any] | None:
+    """The manifest of a model the demo trained before with this corpus, seed and (typed) options, else None."""
     from .api import read_manifest
 
     if not (folder / "textgen.json").is_file():
@@ -83,7 +85,8 @@ def reusable(folder: Path, recipe: Recipe, options: dict[str, Any], corpus: Corp
     training = manifest.get("training", {})
     same_options = all(training.get("options", {}).get(k) == v for k, v in options.items())
     same_corpus = training.get("corpus", {}).get("sha256") == corpus.sha256
-    return manifest if manifest["plugin"] == recipe.plugin and same_options and same_corpus else None
+    same = manifest["plugin"] == recipe.plugin and same_options and same_corpus and training.get("seed") == seed
+    return manifest if same else None
 
 
 def train_or_reuse(recipe: Recipe, corpus: Corpus, models: Path, *, seed: int, max_seconds: float,
@@ -96,17 +99,18 @@ def train_or_reuse(recipe: Recipe, corpus: Corpus, models: Path, *, seed: int, m
             f"(pip install textgen-{recipe.plugin})")
         return None
     try:
-        known = registry.get(recipe.plugin).Options.model_fields
+        model_options = registry.get(recipe.plugin).Options
     except PluginError as exc:
         say(f"- {recipe.label}: skipped, {exc}")
         return None
     options = _options(recipe, max_seconds, overrides or {})
-    missing = [k for k in options if k not in known]
+    missing = [k for k in options if k not in model_options.model_fields]
     if missing:
         say(f"- {recipe.label}: skipped, plugin {recipe.plugin!r} has no option {', '.join(missing)}")
         return None
+    typed = parse_options(model_options, options, f"{recipe.plugin} option").model_dump(mode="json")
     folder = models / recipe.label
-    manifest = reusable(folder, recipe, options, corpus)
+    manifest = reusable(folder, recipe, {k: typed[k] for k in options}, corpus, seed=seed)
     if manifest is not None:
         val = manifest["training"].get("val_bpc")
         say(f"- {recipe.label}: reusing {folder} (trained {manifest.get('saved', '?')}, "
