@@ -78,8 +78,7 @@ def speed(name: str, runs: int, tokens: int, device: torch.device) -> dict:
         torch.manual_seed(seed)
         started = time.perf_counter()
         with torch.inference_mode():
-            out = model.generate(prompt_ids, do_sample=True, max_new_tokens=tokens, min_new_tokens=tokens,
-                                 **SAMPLING)
+            out = model.generate(prompt_ids, do_sample=True, max_new_tokens=tokens, **SAMPLING)  # no EOS: full length
         if device.type == "cuda":
             torch.cuda.synchronize()
         assert out.shape[1] - prompt_ids.shape[1] == tokens
@@ -93,8 +92,8 @@ def speed(name: str, runs: int, tokens: int, device: torch.device) -> dict:
     row = {"shape": name, "plugin_tok_s": statistics.median(mine), "generate_tok_s": statistics.median(theirs)}
     row["ratio"] = row["plugin_tok_s"] / row["generate_tok_s"]
     print(f"{name:<14} plugin {row['plugin_tok_s']:8.1f} tok/s   HF generate {row['generate_tok_s']:8.1f} tok/s   "
-          f"ratio {row['ratio']:.2f}x   (runs: plugin {[round(x) for x in mine]}, "
-          f"generate {[round(x) for x in theirs]})", flush=True)
+          f"ratio {row['ratio']:.2f}x   {torch.get_num_threads()} thread(s)   "
+          f"(runs: plugin {[round(x) for x in mine]}, generate {[round(x) for x in theirs]})", flush=True)
     return row
 
 
