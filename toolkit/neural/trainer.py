@@ -25,6 +25,7 @@ batches the uninterrupted one would have.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -367,7 +368,7 @@ class _Loop:
         torch.manual_seed(cfg.seed + self.rank)
         resumed_from = self.resume()
         started = time.perf_counter()
-        bar = tqdm(total=cfg.max_steps, initial=self.step, unit="step", dynamic_ncols=True, leave=False,
+        bar = tqdm(total=cfg.max_steps, initial=self.step, unit="step", dynamic_ncols=True, leave=False, mininterval=1,
                    disable=not cfg.progress or self.rank != 0)
         tokens, loss_value, eval_seconds, first_eval, stopped = 0, math.nan, 0.0, 0.0, ""
         last_eval = -1
@@ -416,7 +417,7 @@ class _Loop:
                     record["val_bpc"] = self.history[-1]["val_bpc"]
                     if not bar.disable:
                         bar.write(f"step {self.step}: train loss {loss_value:.4f}, "
-                                  f"val {record['val_bpc']:.4f} bpc")
+                                  f"val {record['val_bpc']:.4f} bpc", file=sys.stderr)
                 bar.update(1)
                 if self.step % 10 == 0 or "val_bpc" in record:
                     rate = tokens / max(time.perf_counter() - started, 1e-9)
