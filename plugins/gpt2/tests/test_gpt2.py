@@ -161,3 +161,12 @@ def test_output_directory_loads_in_plain_transformers(level: str, tmp_path: Path
     with torch.inference_mode():
         row = torch.tensor([[model.vocab.bos, *ids]])
         torch.testing.assert_close(hf_model(input_ids=row).logits, model.model(input_ids=row).logits)
+
+
+def test_training_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    """An interrupted run (its checkpoint left in OUT/train-state) goes on from where it stopped."""
+    options = GPT2Generator.Options(level="char", **{**TINY, "max_steps": 10, "eval_every": 5})
+    first = GPT2Generator.train(CORPUS, options, seed=0, out=tmp_path)
+    assert (tmp_path / "train-state").is_dir() and first.training["fit"]["resumed_from"] is None
+    more = GPT2Generator.train(CORPUS, options.model_copy(update={"max_steps": 20}), seed=0, out=tmp_path)
+    assert more.training["fit"]["resumed_from"] == 10 and more.training["fit"]["steps"] == 20
