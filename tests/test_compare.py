@@ -11,7 +11,7 @@ import pytest
 import toolkit
 from toolkit import registry
 from toolkit.cli import main as cli
-from toolkit.compare import VOLATILE_KEYS, CompareReport, parse_temperatures, read_prompts, stable
+from toolkit.compare import VOLATILE_KEYS, CompareReport, memory_probe, parse_temperatures, read_prompts, stable
 from toolkit.corpora import Corpus
 
 TINY_TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 20
@@ -153,6 +153,16 @@ def test_cli_compare(model_dirs: list[Path], tmp_path: Path, capsys: pytest.Capt
     assert "--prompt" in capsys.readouterr().err
     assert cli(["compare", *common, "--prompt", "x", "--temperatures", "hot"]) == 2
     assert "--temperatures" in capsys.readouterr().err
+
+
+def test_memory_probe_measures_a_fresh_process(model_dirs: list[Path]):
+    import numpy as np
+
+    ballast = np.ones(300_000_000 // 8)  # this process's peak must not leak into the child's figures
+    memory = memory_probe(str(model_dirs[0]), prompt="the ", samples=2, max_tokens=10, seed=0)
+    assert 0 < memory["baseline_rss_bytes"] <= memory["peak_rss_bytes"] < ballast.nbytes
+    assert memory_probe("/nonexistent/model", prompt="x", samples=1, max_tokens=1, seed=0) == {
+        "baseline_rss_bytes": None, "peak_rss_bytes": None, "added_rss_bytes": None}
 
 
 def test_parsers():

@@ -50,11 +50,10 @@ DEFAULT_TEMPERATURES = (0.3, 0.8, 1.0, 1.3, 1.8)
 TABLE_TEMPERATURE = 0.8
 #: Report keys whose values change from run to run (timings, memory, dates); the rest is repeatable.
 VOLATILE_KEYS = frozenset({"timing", "speed", "memory", "created", "elapsed_seconds"})
-MEMORY_METHOD = ("a fresh Python process per model directory: peak resident set size (ru_maxrss) after "
+MEMORY_METHOD = ("a fresh Python process per model directory: peak resident set size (VmHWM) after "
                  "importing the toolkit (baseline), and after loading the model and sampling one batch at "
                  "T=1.0 with the run's first prompt, samples and max_tokens (peak); added = peak - baseline, "
-                 "libraries the plugin imports (torch) included; null for loaded generators or without "
-                 "the resource module")
+                 "libraries the plugin imports (torch) included; null for loaded generators")
 #: Word n-gram size for overlap with training and for the repetition rate.
 NGRAM = 4
 #: Distributions a report always records (compare uses them), and those it records when imported.
@@ -164,6 +163,15 @@ def _finite(data: Any) -> Any:
 
 
 def _max_rss_bytes() -> int | None:
+    """This process's peak resident memory: Linux VmHWM (ru_maxrss there carries the parent's
+    peak over fork and exec), else ru_maxrss; None where neither exists."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:  # Windows
