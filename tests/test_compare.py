@@ -116,6 +116,11 @@ def test_score_cap_generators_and_labels(bigram_model):
     assert report.parameters["max_score_chars"] == 25
     r = m.temperatures[0]
     assert [s["prompt"] for s in r.samples] == ["the ", "a "]
+    assert report.parameters["prompt_seeds"] == [0, 1]
+    twice = toolkit.compare([bigram_model], CORPUS, ["the ", "the "], samples=2, temperatures=[1.0], max_tokens=30,
+                            seed=5).models[0].temperatures[0].samples
+    assert [s["text"] for s in twice] == (bigram_model.generate("the ", max_tokens=30, num_samples=2, seed=5)
+                                          + bigram_model.generate("the ", max_tokens=30, num_samples=2, seed=6))
     assert r.self_bleu is not None  # two samples, one per prompt
     one = toolkit.compare([bigram_model], CORPUS, "the ", samples=1, temperatures=[1.0], max_tokens=5)
     assert one.models[0].temperatures[0].self_bleu is None

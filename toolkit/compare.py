@@ -232,8 +232,9 @@ def _sample_temperature(model: Generator, index: TrainingIndex, prompts: Sequenc
     seconds = 0.0
     tokens = chars = 0
     firsts = []
-    for prompt in prompts:
-        completion = model.complete(prompt, max_tokens=max_tokens, num_samples=samples, seed=seed,
+    for i, prompt in enumerate(prompts):
+        # one seed per prompt: with a shared seed, prompts that lead to similar states draw coupled samples
+        completion = model.complete(prompt, max_tokens=max_tokens, num_samples=samples, seed=seed + i,
                                     temperature=temperature)
         seconds += completion.seconds
         firsts.append(completion.first_token_seconds)
@@ -376,7 +377,8 @@ def compare(models: Sequence[str | Path | Generator] | Mapping[str, str | Path |
         results.append(result)
     parameters = {
         "corpus": corpus.describe(), "prompts": prompts, "samples": samples, "temperatures": temperatures,
-        "max_tokens": max_tokens, "seed": seed, "max_score_chars": max_score_chars, "device": device,
+        "max_tokens": max_tokens, "seed": seed, "prompt_seeds": [seed + i for i in range(len(prompts))],
+        "max_score_chars": max_score_chars, "device": device,
         "models": [r.source for r in results],
         "metrics": {"words": "str.split", "ngram_overlap_n": NGRAM, "repetition_n": NGRAM, "self_bleu_max_n": 4,
                     "markovify_max_overlap_ratio": MARKOVIFY_MAX_OVERLAP_RATIO,
