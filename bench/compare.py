@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from toolkit.compare import TABLE_TEMPERATURE, compare, size_text, stable
+from toolkit.comparison import TABLE_TEMPERATURE, compare, size_text, stable
 from toolkit.corpora import load_corpus
 from toolkit.demo import DEFAULT_MAX_SECONDS, DEMO_PROMPT, RECIPES, pretrained_entry, train_or_reuse
 

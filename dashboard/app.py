@@ -350,7 +350,7 @@ def compare_tab(sources: dict[str, str], prompt: str, settings: Settings | None)
 
 def run_compare(sources: dict[str, str], corpus: str, prompt: str, temperatures: str, score_chars: int,
                 run: RunOptions) -> None:
-    from toolkit.compare import compare, parse_temperatures
+    from toolkit.comparison import compare, parse_temperatures
 
     models = {}
     for source, label in sources.items():

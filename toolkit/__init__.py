@@ -16,7 +16,7 @@ _API = {
     "Corpus": "toolkit.corpora", "Generator": "toolkit.generator", "Completion": "toolkit.generator",
     "Score": "toolkit.generator", "SamplingOptions": "toolkit.sampling", "Candidates": "toolkit.sampling",
     "Options": "toolkit.options", "TextgenError": "toolkit.errors", "plugins": "toolkit.registry",
-    "compare": "toolkit.compare",
+    "compare": "toolkit.comparison",
 }
 
 __all__ = [  # noqa: RUF022 - grouped as _API is

@@ -134,7 +134,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import main
+    from .comparison import main
 
     return main(args)
 

@@ -3,7 +3,7 @@
 On a fresh machine this trains a character and a word Markov chain (seconds), a character
 LSTM and a small character GPT-2 from scratch (about a minute each on a CPU, through
 their ``max_seconds`` budgets), adds a pretrained GPT-2 if one is on disk, and runs
-`toolkit.compare.compare` on the prompt "ROMEO:". Models already trained in the output
+`toolkit.compare` on the prompt "ROMEO:". Models already trained in the output
 folder with the same corpus and options are reused, so a second demo only compares.
 A family whose plugin is not installed is skipped with a one-line note.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import registry
-from .compare import DEFAULT_TEMPERATURES, compare, parse_temperatures
+from .comparison import DEFAULT_TEMPERATURES, compare, parse_temperatures
 from .corpora import Corpus, load_corpus
 from .errors import ModelDirError, PluginError
 from .options import parse_options

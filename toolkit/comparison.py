@@ -24,7 +24,6 @@ import platform
 import statistics
 import sys
 import time
-import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -199,7 +198,7 @@ def memory_probe(source: str, *, prompt: str, samples: int, max_tokens: int, see
 
     args = json.dumps({"source": source, "prompt": prompt, "samples": samples, "max_tokens": max_tokens,
                        "seed": seed, "device": device})
-    code = "from toolkit.compare import _memory_probe_main; _memory_probe_main()"
+    code = "from toolkit.comparison import _memory_probe_main; _memory_probe_main()"
     done = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True, check=False)
     try:
         found = json.loads(done.stdout.strip().splitlines()[-1])
@@ -567,13 +566,3 @@ def main(args: Any) -> int:
         print("wrote " + ", ".join(report.files.values()), file=sys.stderr)
     return 0
 
-
-class _CallableModule(types.ModuleType):
-    """``toolkit.compare`` is this module once it is imported (Python sets the package attribute to the
-    submodule, hiding the lazily exported function), so calling the module calls `compare`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> CompareReport:
-        return compare(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
