@@ -58,7 +58,7 @@ class GPT2Options(Options):
     context: int | None = Field(None, ge=2, description="Override the preset's context length in tokens.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on embeddings, attention and residuals.")
     vocab_size: int = Field(2048, ge=260, description="BPE level: vocabulary size (256 bytes + merges + BOS).")
-    lr: float | None = Field(None, gt=0, description="Peak AdamW learning rate (default 1e-3 from scratch, "
+    lr: float | None = Field(None, gt=0, description="Peak AdamW learning rate (default: 3e-3 baby, 1e-3 small, "
                                                      "1e-4 fine-tuning).")
     min_lr: float | None = Field(None, ge=0, description="Learning rate at the end of the cosine decay (lr/10).")
     warmup_steps: int = Field(100, ge=0, description="Steps of linear learning-rate warm-up.")
@@ -88,7 +88,9 @@ class GPT2Options(Options):
         return {"n_layer": self.layers, "n_head": self.heads, "n_embd": self.width, "n_positions": self.context}
 
     def learning_rate(self) -> float:
-        return self.lr if self.lr is not None else 1e-4 if self.source else 1e-3
+        from .presets import LEARNING_RATES
+
+        return self.lr if self.lr is not None else 1e-4 if self.source else LEARNING_RATES[self.preset]
 
 
 class GPT2Generator(Generator):

@@ -20,16 +20,11 @@ from toolkit.neural import Task, TrainConfig, TrainResult, fit, pick_device, see
 
 from . import checkpoints, cpu_threads
 from .decoding import context_length
+from .presets import PRESETS
 from .vocab import CharVocab, HFVocab
 
 if TYPE_CHECKING:
     from . import GPT2Options
-
-#: Model shapes: nanoGPT's CPU Shakespeare config, and its "baby GPT" GPU config.
-PRESETS: dict[str, dict[str, int]] = {
-    "baby": {"n_layer": 4, "n_head": 4, "n_embd": 128, "n_positions": 64},
-    "small": {"n_layer": 6, "n_head": 6, "n_embd": 384, "n_positions": 256},
-}
 
 
 class CausalLMTask(Task):
