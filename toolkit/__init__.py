@@ -14,13 +14,14 @@ __version__ = "0.1.0"
 _API = {
     "load": "toolkit.api", "train": "toolkit.api", "load_corpus": "toolkit.corpora",
     "Corpus": "toolkit.corpora", "Generator": "toolkit.generator", "Completion": "toolkit.generator",
-    "Score": "toolkit.generator", "SamplingOptions": "toolkit.sampling", "Candidates": "toolkit.sampling",
+    "Score": "toolkit.generator", "Tokenized": "toolkit.generator",
+    "SamplingOptions": "toolkit.sampling", "Candidates": "toolkit.sampling",
     "Options": "toolkit.options", "TextgenError": "toolkit.errors", "plugins": "toolkit.registry",
     "compare": "toolkit.comparison",
 }
 
 __all__ = [  # noqa: RUF022 - grouped as _API is
-    "__version__", "load", "train", "load_corpus", "Corpus", "Generator", "Completion", "Score",
+    "__version__", "load", "train", "load_corpus", "Corpus", "Generator", "Tokenized", "Completion", "Score",
     "SamplingOptions", "Candidates", "Options", "TextgenError", "plugins", "compare",
 ]
 

@@ -251,6 +251,29 @@ class Generator(ABC):
         return path
 
 
+class Tokenized:
+    """Mixin for a generator whose text handling is one tokenizer object (``self.tokenizer``).
+
+    List it before `Generator` (``class Mine(Tokenized, Generator)``) to get `encode`,
+    `decode`, `unknowns` and `unknown_nats` from any object with those methods, such as
+    `toolkit.tokenize.CharTokenizer`, instead of writing the same four delegations again.
+    """
+
+    tokenizer: Any
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(ids)
+
+    def unknowns(self, text: str) -> list[str]:
+        return self.tokenizer.unknowns(text)
+
+    def unknown_nats(self, text: str) -> float:
+        return self.tokenizer.unknown_nats(text)
+
+
 def _log_prob(scores: Scores, token: int, plugin: str) -> float:
     from .sampling import check_scores
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from toolkit import Generator, Options
+from toolkit import Generator, Options, Tokenized
 from toolkit.tokenize import CharTokenizer
 
 
@@ -22,7 +22,7 @@ class BigramOptions(Options):
     smoothing: float = Field(0.1, gt=0, description="Add-k smoothing: pseudo-count added to every bigram.")
 
 
-class BigramGenerator(Generator):
+class BigramGenerator(Tokenized, Generator):
     name = "bigram"
     Options = BigramOptions
     suppress_ids = (0,)  # never generate <unk>
@@ -53,18 +53,6 @@ class BigramGenerator(Generator):
         if log_probs.shape != (len(tokenizer) + 1, len(tokenizer)):
             raise ValueError(f"log_probs.npy has shape {log_probs.shape}, expected a {len(tokenizer)}-char table")
         return cls(tokenizer, log_probs, manifest["smoothing"])
-
-    def encode(self, text: str) -> list[int]:
-        return self.tokenizer.encode(text)
-
-    def decode(self, ids) -> str:
-        return self.tokenizer.decode(ids)
-
-    def unknowns(self, text: str) -> list[str]:
-        return self.tokenizer.unknowns(text)
-
-    def unknown_nats(self, text: str) -> float:
-        return self.tokenizer.unknown_nats(text)
 
     def begin(self, prompt: list[int], n: int):
         last = prompt[-1] if prompt else len(self.tokenizer)

@@ -113,7 +113,7 @@ def test_generates_past_the_context_window(char_model: GPT2Generator) -> None:
 @pytest.mark.parametrize("batch", [1, 3])
 def test_hand_written_cache_matches_hf_forward_across_slides(char_model: GPT2Generator, batch: int) -> None:
     """The fast GPT-2 pass gives the HF module's logits, before and after the window slides."""
-    model, bos = char_model.model, char_model.vocab.bos
+    model, bos = char_model.model, char_model.tokenizer.bos
     assert GPT2Window.supports(model)
     rng = np.random.default_rng(0)
     with torch.inference_mode():
@@ -122,7 +122,7 @@ def test_hand_written_cache_matches_hf_forward_across_slides(char_model: GPT2Gen
         a, b = fast.start(prompt), slow.start(prompt)
         for _ in range(3 * model.config.n_positions):
             torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
-            tokens = rng.integers(1, char_model.vocab.bos, size=batch)
+            tokens = rng.integers(1, char_model.tokenizer.bos, size=batch)
             a, b = fast.step(tokens), slow.step(tokens)
         history = [bos, *(int(t[0]) for t in fast.history)]
         full = model(input_ids=torch.tensor([history])).logits[0, -1]
@@ -145,7 +145,7 @@ def test_unknown_characters_are_charged_and_warned(char_model: GPT2Generator) ->
     assert odd.unknown == ["\u2603"] and odd.nats > plain.nats
     with pytest.warns(UserWarning, match="outside the vocabulary"):
         char_model.generate("\u2603", max_tokens=3)
-    assert 0 in char_model.suppress_ids and char_model.vocab.bos in char_model.suppress_ids
+    assert 0 in char_model.suppress_ids and char_model.tokenizer.bos in char_model.suppress_ids
 
 
 @pytest.mark.parametrize("level", ["char", "bpe"])
@@ -159,7 +159,7 @@ def test_output_directory_loads_in_plain_transformers(level: str, tmp_path: Path
         assert ids == model.encode("ROMEO: It is")
         assert tokenizer.decode(ids) == "ROMEO: It is"
     with torch.inference_mode():
-        row = torch.tensor([[model.vocab.bos, *ids]])
+        row = torch.tensor([[model.tokenizer.bos, *ids]])
         torch.testing.assert_close(hf_model(input_ids=row).logits, model.model(input_ids=row).logits)
 
 

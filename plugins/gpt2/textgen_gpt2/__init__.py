@@ -17,14 +17,13 @@ transformers, so ``textgen plugins`` stays fast.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
 
-from toolkit import Generator, Options
+from toolkit import Generator, Options, Tokenized
 from toolkit.corpora import Corpus
 
 if TYPE_CHECKING:
@@ -93,14 +92,14 @@ class GPT2Options(Options):
         return self.lr if self.lr is not None else 1e-4 if self.source else LEARNING_RATES[self.preset]
 
 
-class GPT2Generator(Generator):
+class GPT2Generator(Tokenized, Generator):
     name = "gpt2"
     Options = GPT2Options
 
     def __init__(self, model: Any, vocab: CharVocab | HFVocab, source: str | None = None,
                  threads: int | None = None) -> None:
         super().__init__()
-        self.model, self.vocab, self.source, self.threads = model.eval(), vocab, source, threads
+        self.model, self.tokenizer, self.source, self.threads = model.eval(), vocab, source, threads
         self.suppress_ids = vocab.special_ids
         self.parameters = sum(p.numel() for p in model.parameters())
         self.device = next(model.parameters()).device
@@ -138,9 +137,9 @@ class GPT2Generator(Generator):
 
         with quiet():
             self.model.save_pretrained(str(folder))
-            vocab.save(self.vocab, folder)
+            vocab.save(self.tokenizer, folder)
         (folder / "generation_config.json").unlink(missing_ok=True)  # sampling settings live in textgen
-        return {"level": self.vocab.level, "source": self.source, "parameters": self.parameters,
+        return {"level": self.tokenizer.level, "source": self.source, "parameters": self.parameters,
                 "cpu_threads": self.threads}
 
     @classmethod
@@ -153,18 +152,6 @@ class GPT2Generator(Generator):
         return cls(model, vocab, source=manifest.get("source"), threads=manifest.get("cpu_threads"))
 
     # -- text ------------------------------------------------------------------------------
-
-    def encode(self, text: str) -> list[int]:
-        return self.vocab.encode(text)
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.vocab.decode(ids)
-
-    def unknowns(self, text: str) -> list[str]:
-        return self.vocab.unknowns(text)
-
-    def unknown_nats(self, text: str) -> float:
-        return self.vocab.unknown_nats(text)
 
     # -- stepping and scoring ----------------------------------------------------------------
 
@@ -181,7 +168,7 @@ class GPT2Generator(Generator):
 
         self._run_here()
         with torch.inference_mode():
-            state = window(self.model, self.vocab.bos, n)
+            state = window(self.model, self.tokenizer.bos, n)
             return state, state.start(prompt).cpu().numpy()
 
     def advance(self, state: Window, tokens: np.ndarray) -> tuple[Window, np.ndarray]:
@@ -199,14 +186,14 @@ class GPT2Generator(Generator):
         ids = self.encode(text)
         self._run_here()
         with torch.inference_mode():
-            total = sliding_nats(self.model, self.vocab.bos, ids)
+            total = sliding_nats(self.model, self.tokenizer.bos, ids)
         return total + self.unknown_nats(text), len(ids)
 
     def info(self) -> dict[str, Any]:
         from .decoding import context_length
 
         config = self.model.config
-        return {"parameters": self.parameters, "level": self.vocab.level, "vocab_size": self.vocab.size,
+        return {"parameters": self.parameters, "level": self.tokenizer.level, "vocab_size": self.tokenizer.size,
                 "context": context_length(config), "model_type": config.model_type,
                 "layers": getattr(config, "num_hidden_layers", None), "source": self.source,
                 "device": str(self.device)}

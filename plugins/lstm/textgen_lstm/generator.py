@@ -9,14 +9,13 @@ the bits per character it reports is the model's real code length for that text.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from toolkit import Generator, Options
+from toolkit import Generator, Options, Tokenized
 from toolkit.corpora import Corpus
 from toolkit.tokenize import CharTokenizer, Tokenizer, WordTokenizer
 
@@ -69,7 +68,7 @@ class LSTMOptions(Options):
         return self
 
 
-class LSTMGenerator(Generator):
+class LSTMGenerator(Tokenized, Generator):
     name = "lstm"
     Options = LSTMOptions
     suppress_ids = (0,)  # never generate <unk>
@@ -134,18 +133,6 @@ class LSTMGenerator(Generator):
         return cls(tokenizer, module, int(manifest.get("cpu_threads", 1)))
 
     # -- text ------------------------------------------------------------------------------
-
-    def encode(self, text: str) -> list[int]:
-        return self.tokenizer.encode(text)
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.tokenizer.decode(ids)
-
-    def unknowns(self, text: str) -> list[str]:
-        return self.tokenizer.unknowns(text)
-
-    def unknown_nats(self, text: str) -> float:
-        return self.tokenizer.unknown_nats(text)
 
     # -- stepping ----------------------------------------------------------------------------
 
