@@ -43,8 +43,8 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
 def use_cpu_threads(threads: int | None) -> None:
     """Set torch's CPU threads for this process (None leaves them). Cheap when nothing changes.
 
-    Small recurrent models run fastest on one thread, and on a machine other jobs keep
-    busy, two spinning OpenMP threads can be ten times slower than one.
+    On a quiet machine torch's default (every core) is fastest; on a machine other jobs
+    keep busy, spinning OpenMP threads can make one thread ten times faster than two.
     """
     if threads is not None and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)

@@ -32,16 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["GPT2Generator", "GPT2Options"]
 
-#: Below this many parameters one CPU thread is fastest: the matrices are too small to split, and on a
-#: busy 2-core machine a second spinning OpenMP thread made training 20x slower.
-SMALL_MODEL = 20_000_000
-
-
-def cpu_threads(parameters: int, threads: int | None) -> int | None:
-    """Threads to run a model of this size with on the CPU (None: torch's choice)."""
-    return threads or (1 if parameters < SMALL_MODEL else None)
-
-
 class GPT2Options(Options):
     """Model shape and training settings. The defaults are nanoGPT's CPU Shakespeare run."""
 
@@ -72,7 +62,8 @@ class GPT2Options(Options):
     patience: int | None = Field(None, ge=1, description="Stop after this many validations without improvement.")
     device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train (bf16 on CUDA).")
     cpu_threads: int | None = Field(None, ge=1, description="torch threads on the CPU, for training and generation "
-                                                            "(default: 1 below 20M parameters, else torch's choice).")
+                                                            "(default: torch's choice, every core; 1 can help on a "
+                                                            "machine other jobs keep busy).")
     progress: bool = Field(True, description="Show a progress bar while training.")
 
     @field_validator("level", mode="before")
@@ -159,7 +150,7 @@ class GPT2Generator(Tokenized, Generator):
         from toolkit.neural import use_cpu_threads
 
         if self.device.type == "cpu":
-            use_cpu_threads(cpu_threads(self.parameters, self.threads))
+            use_cpu_threads(self.threads)
 
     def begin(self, prompt: list[int], n: int) -> tuple[Window, np.ndarray]:
         import torch

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from toolkit.corpora import Corpus
 from toolkit.neural import Task, TrainConfig, TrainResult, fit, pick_device, seed_everything
 
-from . import checkpoints, cpu_threads
+from . import checkpoints
 from .decoding import context_length
 from .presets import PRESETS
 from .vocab import CharVocab, HFVocab
@@ -63,15 +63,14 @@ def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
                                                                                          options.vocab_size)
         model = new_model(options, vocab)
     model.train()
-    threads = cpu_threads(sum(p.numel() for p in model.parameters()), options.cpu_threads)
     seq_len = min(context_length(model.config), options.seq_len or context_length(model.config))
     max_steps = options.max_steps or (None if options.max_seconds else 2000)
     config = TrainConfig(
         max_steps=max_steps, max_seconds=options.max_seconds, batch_size=options.batch_size, seq_len=seq_len,
         batching="random", lr=options.learning_rate(), min_lr=options.min_lr, warmup_steps=options.warmup_steps,
         weight_decay=options.weight_decay, grad_clip=options.grad_clip, eval_every=options.eval_every,
-        eval_tokens=options.eval_tokens, patience=options.patience, device=options.device, cpu_threads=threads,
-        seed=seed, progress=options.progress)
+        eval_tokens=options.eval_tokens, patience=options.patience, device=options.device,
+        cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
     result = fit(CausalLMTask(model, vocab.bos), vocab.encode(corpus.train), vocab.encode(corpus.val), config,
                  val_chars=len(corpus.val), checkpoint_dir=out / "train-state" if out is not None else None)
     return model.eval(), vocab, result

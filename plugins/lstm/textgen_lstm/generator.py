@@ -56,8 +56,9 @@ class LSTMOptions(Options):
     eval_tokens: int = Field(32768, ge=1, description="Validation tokens scored at each validation.")
     patience: int | None = Field(None, ge=1, description="Stop after this many validations without improvement.")
     device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train and run.")
-    cpu_threads: int = Field(1, ge=1, description="torch threads on the CPU, for training and generation: an LSTM "
-                                                  "this size is fastest on one, and much slower on a busy box.")
+    cpu_threads: int | None = Field(None, ge=1, description="torch threads on the CPU, for training and generation "
+                                                            "(default: torch's choice, every core; 1 can help on a "
+                                                            "machine other jobs keep busy).")
     progress: bool = Field(True, description="Show a progress bar while training.")
 
     @model_validator(mode="after")
@@ -73,7 +74,7 @@ class LSTMGenerator(Tokenized, Generator):
     Options = LSTMOptions
     suppress_ids = (0,)  # never generate <unk>
 
-    def __init__(self, tokenizer: Tokenizer, module: LSTMModel, cpu_threads: int = 1) -> None:
+    def __init__(self, tokenizer: Tokenizer, module: LSTMModel, cpu_threads: int | None = None) -> None:
         super().__init__()
         self.tokenizer, self.module, self.cpu_threads = tokenizer, module.eval(), cpu_threads
         self.device = next(module.parameters()).device
@@ -130,7 +131,7 @@ class LSTMGenerator(Tokenized, Generator):
         where = pick_device(device)
         module = LSTMModel(**config).to(where)
         load_module(module, load_tensors(folder / WEIGHTS, where), str(folder / WEIGHTS))
-        return cls(tokenizer, module, int(manifest.get("cpu_threads", 1)))
+        return cls(tokenizer, module, manifest.get("cpu_threads"))
 
     # -- text ------------------------------------------------------------------------------
 
