@@ -8,9 +8,9 @@ names the parameter.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import TextgenError
 
@@ -25,6 +25,26 @@ class Options(BaseModel):
     """Base class for a plugin's options: unknown keys are errors, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+
+class TrainingOptions(Options):
+    """Options every plugin trained with the shared torch loop (`toolkit.neural`) takes.
+
+    Plain pydantic, no torch: plugins subclass it and add their sizes, learning rate and
+    batch shape, whose defaults differ per model.
+    """
+
+    min_lr: float | None = Field(None, ge=0, description="Learning rate at the end of the cosine decay "
+                                                         "(default lr/10).")
+    grad_clip: float = Field(1.0, gt=0, description="Maximum global gradient norm.")
+    max_steps: int | None = Field(None, ge=1, description="Optimizer steps (default 2000 unless max_seconds is set).")
+    max_seconds: float | None = Field(None, gt=0, description="Training time budget in seconds.")
+    patience: int | None = Field(None, ge=1, description="Stop after this many validations without improvement.")
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train and run (bf16 on CUDA).")
+    cpu_threads: int | None = Field(None, ge=1, description="torch threads on the CPU, for training and generation "
+                                                            "(default: torch's choice, every core; 1 can help on a "
+                                                            "machine other jobs keep busy).")
+    progress: bool = Field(True, description="Show a progress bar while training.")
 
 
 def parse_options(model: type[M], values: dict[str, Any], what: str = "option") -> M:

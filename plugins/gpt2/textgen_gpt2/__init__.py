@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from toolkit import Generator, Options, Tokenized
+from toolkit import Generator, Tokenized
 from toolkit.corpora import Corpus
+from toolkit.options import TrainingOptions
 
 if TYPE_CHECKING:
     from .decoding import Window
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["GPT2Generator", "GPT2Options"]
 
-class GPT2Options(Options):
+class GPT2Options(TrainingOptions):
     """Model shape and training settings. The defaults are nanoGPT's CPU Shakespeare run."""
 
     level: Literal["char", "bpe"] = Field("char", description="Tokens: characters, or byte-level BPE trained on "
@@ -49,22 +50,12 @@ class GPT2Options(Options):
     vocab_size: int = Field(2048, ge=260, description="BPE level: vocabulary size (256 bytes + merges + BOS).")
     lr: float | None = Field(None, gt=0, description="Peak AdamW learning rate (default: 3e-3 baby, 1e-3 small, "
                                                      "1e-4 fine-tuning).")
-    min_lr: float | None = Field(None, ge=0, description="Learning rate at the end of the cosine decay (lr/10).")
     warmup_steps: int = Field(100, ge=0, description="Steps of linear learning-rate warm-up.")
     weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay on weight matrices.")
-    grad_clip: float = Field(1.0, gt=0, description="Maximum global gradient norm.")
     batch_size: int = Field(12, ge=1, description="Random context windows per step (per process).")
     seq_len: int | None = Field(None, ge=2, description="Training window in tokens (default: the context length).")
-    max_steps: int | None = Field(None, ge=1, description="Optimizer steps (default 2000 unless max_seconds is set).")
-    max_seconds: float | None = Field(None, gt=0, description="Training time budget in seconds.")
     eval_every: int = Field(250, ge=1, description="Steps between validations and checkpoints.")
     eval_tokens: int = Field(16384, ge=2, description="Validation tokens scored at each validation.")
-    patience: int | None = Field(None, ge=1, description="Stop after this many validations without improvement.")
-    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train (bf16 on CUDA).")
-    cpu_threads: int | None = Field(None, ge=1, description="torch threads on the CPU, for training and generation "
-                                                            "(default: torch's choice, every core; 1 can help on a "
-                                                            "machine other jobs keep busy).")
-    progress: bool = Field(True, description="Show a progress bar while training.")
 
     @field_validator("level", mode="before")
     @classmethod

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from toolkit import Generator, Options, Tokenized
+from toolkit import Generator, Tokenized
 from toolkit.corpora import Corpus
+from toolkit.options import TrainingOptions
 from toolkit.tokenize import CharTokenizer, Tokenizer, WordTokenizer
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ PRIMER = "\n"
 SCORE_CHUNK = 4096
 
 
-class LSTMOptions(Options):
+class LSTMOptions(TrainingOptions):
     """Model sizes and training settings. The defaults suit 85 s of training on a 2-core CPU."""
 
     level: Literal["char", "word"] = Field("char", description="Tokens: characters, or words and punctuation.")
@@ -44,22 +45,12 @@ class LSTMOptions(Options):
     tie_weights: bool = Field(False, description="Share embedding and output weights (needs embedding_size == "
                                                  "hidden_size).")
     lr: float = Field(5e-3, gt=0, description="Peak AdamW learning rate (after warm-up, then cosine decay).")
-    min_lr: float | None = Field(None, ge=0, description="Learning rate at the end of the decay (default lr/10).")
     warmup_steps: int = Field(50, ge=0, description="Steps of linear learning-rate warm-up.")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay on weight matrices.")
-    grad_clip: float = Field(1.0, gt=0, description="Maximum global gradient norm.")
     batch_size: int = Field(32, ge=1, description="Parallel text streams per step (per process).")
     seq_len: int = Field(64, ge=1, description="Truncated back-propagation length in tokens.")
-    max_steps: int | None = Field(None, ge=1, description="Optimizer steps (default 2000 unless max_seconds is set).")
-    max_seconds: float | None = Field(None, gt=0, description="Training time budget in seconds.")
     eval_every: int = Field(500, ge=1, description="Steps between validations and checkpoints.")
     eval_tokens: int = Field(32768, ge=1, description="Validation tokens scored at each validation.")
-    patience: int | None = Field(None, ge=1, description="Stop after this many validations without improvement.")
-    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train and run.")
-    cpu_threads: int | None = Field(None, ge=1, description="torch threads on the CPU, for training and generation "
-                                                            "(default: torch's choice, every core; 1 can help on a "
-                                                            "machine other jobs keep busy).")
-    progress: bool = Field(True, description="Show a progress bar while training.")
 
     @model_validator(mode="after")
     def _tied_sizes(self) -> LSTMOptions:
