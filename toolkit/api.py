@@ -11,8 +11,8 @@ from typing import Any
 from . import registry
 from .corpora import Corpus, load_corpus
 from .errors import ModelDirError, PluginError
-from .generator import MANIFEST, MANIFEST_FORMAT, Generator
-from .options import parse_options
+from .generator import MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, Generator
+from .options import check_seed, parse_options
 
 
 def train(plugin: str, corpus: str | Path | Corpus, *, out: str | Path | None = None, seed: int = 0,
@@ -22,6 +22,7 @@ def train(plugin: str, corpus: str | Path | Corpus, *, out: str | Path | None = 
     ``options`` are the plugin's typed options (``textgen options PLUGIN`` lists them).
     The held-out bits per character is in ``model.training["val_bpc"]``.
     """
+    check_seed(seed)
     cls = registry.get(plugin)
     opts = parse_options(cls.Options, options, f"{plugin} option")
     if not isinstance(corpus, Corpus):
@@ -45,6 +46,14 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise ModelDirError(f"{path}: corrupt {MANIFEST} ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT or "plugin" not in manifest:
         raise ModelDirError(f"{path}: {MANIFEST} is not a textgen model manifest")
+    version = manifest.get("format_version", 1)  # the first manifests did not write it
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ModelDirError(f"{path}: corrupt {MANIFEST} (format_version {version!r} is not a whole number >= 1)")
+    if version > MANIFEST_VERSION:
+        raise ModelDirError(
+            f"{path} uses model format version {version}, newer than this toolkit understands "
+            f"(up to {MANIFEST_VERSION}); it was written by textgen-toolkit {manifest.get('toolkit_version', '?')}. "
+            "Upgrade: pip install --upgrade textgen-toolkit (and the plugin)")
     return manifest
 
 
@@ -65,7 +74,7 @@ def load(source: str | Path, *, plugin: str | None = None, device: str = "auto")
         if plugin is not None and plugin != name:
             raise ModelDirError(f"{path} is a {name!r} model, not {plugin!r}")
         try:
-            cls = registry.get(name)
+            cls = registry.get(name, manifest.get("distribution"))
         except PluginError as exc:
             raise ModelDirError(f"{path} needs plugin {name!r} ({manifest.get('distribution')} "
                                 f"{manifest.get('plugin_version')}): {exc}") from None

@@ -28,7 +28,7 @@ import numpy as np
 from . import atomic
 from .corpora import Corpus
 from .errors import PluginError
-from .options import Options
+from .options import Options, check_seed
 from .sampling import Sampler, SamplingOptions, Scores, sampling_options
 
 #: File that marks a directory as a textgen model and names its plugin.
@@ -239,7 +239,7 @@ class Generator(ABC):
         path = Path(path)
         with atomic.directory(path) as tmp:
             extra = self.save_files(tmp)
-            distribution, version = plugin_version(self.name)
+            distribution, version = plugin_version(self.name, type(self))
             from . import __version__
 
             atomic.write_json(tmp / MANIFEST, {
@@ -301,8 +301,7 @@ class _Run:
             raise ValueError(f"max_tokens must be a whole number >= 0, got {max_tokens!r}")
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"num_samples must be a whole number >= 1, got {n!r}")
-        if not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+        check_seed(seed)
         self.stops = [stop] if isinstance(stop, str) else list(stop)
         if any(not s for s in self.stops):
             raise ValueError("stop strings must not be empty")

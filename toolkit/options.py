@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import TextgenError
 
 M = TypeVar("M", bound=BaseModel)
+
+#: Seeds every plugin accepts: what numpy, torch and Python's `random` all take without overflow,
+#: with room for the per-step and per-rank seeds the training loop derives from it.
+MAX_SEED = 2**32 - 1
 
 
 class OptionError(TextgenError, ValueError):
@@ -22,9 +26,13 @@ class OptionError(TextgenError, ValueError):
 
 
 class Options(BaseModel):
-    """Base class for a plugin's options: unknown keys are errors, not silently ignored."""
+    """Base class for a plugin's options: unknown keys are errors, not silently ignored.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+    No float option may be NaN or infinite: ``lr=inf`` would train for the whole budget
+    and save a model of NaNs, so it is refused here, with the field named.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=(), allow_inf_nan=False)
 
 
 class TrainingOptions(Options):
@@ -46,6 +54,21 @@ class TrainingOptions(Options):
                                                             "machine other jobs keep busy).")
     progress: bool = Field(True, description="Show a progress bar while training.")
 
+    @model_validator(mode="after")
+    def _min_lr_below_peak(self) -> TrainingOptions:
+        """The cosine decay runs from the peak ``lr`` (a subclass's field) down to ``min_lr``."""
+        peak = getattr(self, "lr", None)
+        if self.min_lr is not None and peak is not None and self.min_lr > peak:
+            raise ValueError(f"min_lr ({self.min_lr}) must not exceed lr ({peak})")
+        return self
+
+
+def check_seed(seed: Any, what: str = "seed") -> int:
+    """The one rule for seeds, on every plugin and entry point: a whole number in 0..`MAX_SEED`."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise OptionError(f"{what} must be a whole number from 0 to {MAX_SEED} (2**32 - 1), got {seed!r}")
+    return seed
+
 
 def parse_options(model: type[M], values: dict[str, Any], what: str = "option") -> M:
     """Validate ``values`` against ``model``, raising `OptionError` naming the parameter."""
@@ -54,12 +77,15 @@ def parse_options(model: type[M], values: dict[str, Any], what: str = "option") 
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]) or "?"
+            name = ".".join(str(p) for p in err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 known = ", ".join(model.model_fields) or "none"
                 problems.append(f"unknown {what} {name!r} (known: {known})")
+            elif not name:  # a check across fields names them in its message
+                problems.append(f"{what}s: {message}")
             else:
-                problems.append(f"{what} {name}={err.get('input')!r}: {err['msg']}")
+                problems.append(f"{what} {name}={err.get('input')!r}: {message}")
         raise OptionError("; ".join(problems)) from None
 
 
