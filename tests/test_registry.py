@@ -33,9 +33,9 @@ def with_broken(monkeypatch):
     """The fixture distribution on sys.path for this process, with the registry cache cleared around it."""
     monkeypatch.syspath_prepend(str(BROKEN))
     monkeypatch.delenv("TEXTGEN_PLUGINS", raising=False)
-    registry._discover.cache_clear()
+    registry._claims.cache_clear()
     yield
-    registry._discover.cache_clear()
+    registry._claims.cache_clear()
     for module in [m for m in sys.modules if m.startswith("textgen_broken_fixture")]:
         del sys.modules[module]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -27,13 +28,15 @@ def _print_json(data: Any) -> None:
 def cmd_plugins(args: argparse.Namespace) -> int:
     from . import registry
 
-    rows = [p.status() for p in registry.plugins().values()]
+    rows = [p.status() for found in registry.claims().values() for p in found]
     if args.json:
         _print_json(rows)
     elif not rows:
         print("no plugins installed (or TEXTGEN_PLUGINS lists none)")
     for row in [] if args.json else rows:
         state = "ok" if row["ok"] else f"BROKEN: {row['error']}"
+        if row["conflict"]:
+            state += f"  CONFLICT: {row['name']!r} is also claimed by {', '.join(row['conflict'])}"
         print(f"{row['name']:<12} {row['distribution']} {row['version']}  {state}")
     return 0
 
@@ -160,6 +163,8 @@ def _add_model_source(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textgen", description="Train, run and compare text generators.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of any error (also TEXTGEN_DEBUG=1), for plugin authors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("plugins", help="list installed generator plugins")
@@ -245,6 +250,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: Exception) -> str | None:
+    """The error line for a user's mistake or a plugin's bug; None for a bug of the core (keep its traceback)."""
+    from .errors import TextgenError, plugin_fault
+
+    if isinstance(exc, TextgenError):
+        return str(exc)
+    return plugin_fault(exc) or (str(exc) if isinstance(exc, ValueError) else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -256,14 +270,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    from .errors import TextgenError
-
     warnings.simplefilter("default")
     warnings.formatwarning = lambda msg, cat, *a, **k: f"textgen: warning: {msg}\n"
+    debug = args.debug or os.environ.get("TEXTGEN_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
     try:
         return args.func(args)
-    except (TextgenError, ValueError) as exc:
-        print(f"textgen: error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        message = None if debug else _one_line(exc)
+        if message is None:
+            raise
+        print(f"textgen: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("textgen: interrupted", file=sys.stderr)

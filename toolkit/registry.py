@@ -4,6 +4,10 @@ Listing plugins reads package metadata only; a plugin's module is imported the f
 time it is used. A plugin that fails to import or does not implement `Generator` is
 reported with its name, distribution and error, and never breaks the others.
 ``TEXTGEN_PLUGINS`` (a comma list, empty for none) limits which plugins load.
+
+Two distributions may claim one name. That is never resolved silently: both are listed,
+each marked, and using the name needs the distribution to be chosen, by the model's
+manifest or as ``NAME@DISTRIBUTION``; otherwise the error names both.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ class Plugin:
     distribution: str
     version: str
     entry_point: EntryPoint | None = None
+    #: The other distributions that register the same name.
+    rivals: list[Plugin] = field(default_factory=list, repr=False)
     _class: Any = field(default=None, repr=False)
     _error: str | None = field(default=None, repr=False)
 
@@ -45,7 +51,12 @@ class Plugin:
         except PluginError:
             pass
         return {"name": self.name, "distribution": self.distribution, "version": self.version,
-                "ok": self._error is None, "error": self._error}
+                "ok": self._error is None, "error": self._error,
+                "conflict": [f"{r.distribution} {r.version}" for r in self.rivals]}
+
+    @property
+    def label(self) -> str:
+        return f"{self.distribution} {self.version}"
 
 
 def _import(plugin: Plugin) -> tuple[Any, str | None]:
@@ -73,36 +84,76 @@ def _enabled() -> set[str] | None:
     return {name.strip() for name in value.split(",") if name.strip()}
 
 
+def _normal(distribution: str) -> str:
+    return distribution.lower().replace("_", "-").replace(".", "-")
+
+
 @cache
-def _discover(enabled: frozenset[str] | None) -> dict[str, Plugin]:
-    found: dict[str, Plugin] = {}
+def _claims(enabled: frozenset[str] | None) -> dict[str, list[Plugin]]:
+    """Every distribution's claim on each enabled name, in discovery order."""
+    found: dict[str, list[Plugin]] = {}
     for ep in entry_points(group=GROUP):
         if enabled is not None and ep.name not in enabled:
             continue
         dist = ep.dist
-        found.setdefault(ep.name, Plugin(ep.name, dist.metadata["Name"] if dist else "?",
-                                         dist.version if dist else "?", ep))
+        plugin = Plugin(ep.name, dist.metadata["Name"] if dist else "?", dist.version if dist else "?", ep)
+        claims = found.setdefault(ep.name, [])
+        if all(_normal(c.distribution) != _normal(plugin.distribution) for c in claims):
+            claims.append(plugin)
+    for claims in found.values():
+        for plugin in claims:
+            plugin.rivals = [c for c in claims if c is not plugin]
     return dict(sorted(found.items()))
 
 
-def plugins() -> dict[str, Plugin]:
-    """Every enabled plugin by name, without importing any of them."""
+def claims() -> dict[str, list[Plugin]]:
+    """Every enabled name with each distribution that registers it (more than one is a conflict)."""
     enabled = _enabled()
-    return _discover(None if enabled is None else frozenset(enabled))
+    return _claims(None if enabled is None else frozenset(enabled))
 
 
-def get(name: str) -> Any:
-    """The generator class registered as ``name``."""
-    found = plugins()
-    if name not in found:
-        hint = f"installed: {', '.join(found) or 'none'}"
+def plugins() -> dict[str, Plugin]:
+    """Every enabled plugin by name, without importing any of them; see `Plugin.rivals` for conflicts."""
+    return {name: found[0] for name, found in claims().items()}
+
+
+def choose(name: str, distribution: str | None = None) -> Plugin:
+    """The plugin registered as ``name`` (or ``NAME@DISTRIBUTION``), refusing an unresolved conflict.
+
+    ``distribution`` is the one a model's manifest names; a conflict without it, or one
+    it does not resolve, is an error naming every claimant.
+    """
+    name, _, wanted = name.partition("@")
+    found = claims().get(name)
+    if not found:
+        hint = f"installed: {', '.join(claims()) or 'none'}"
         if _enabled() is not None:
             hint += " (limited by TEXTGEN_PLUGINS)"
         raise PluginError(f"no plugin named {name!r}; {hint}")
-    return found[name].load()
+    wanted = wanted or distribution or ""
+    picked = [p for p in found if _normal(p.distribution) == _normal(wanted)]
+    if picked:
+        return picked[0]
+    claimants = " and ".join(p.label for p in found)
+    if wanted and wanted != "unregistered":
+        raise PluginError(f"plugin {name!r} from {wanted} is not installed; {name!r} is provided by {claimants}")
+    if len(found) > 1:
+        raise PluginError(f"plugin name {name!r} is claimed by {claimants}; uninstall one, or name one as "
+                          f"{name}@{found[0].distribution}")
+    return found[0]
 
 
-def plugin_version(name: str) -> tuple[str, str]:
-    """Distribution and version of a plugin, for manifests; unknown for unregistered classes."""
-    plugin = plugins().get(name)
-    return (plugin.distribution, plugin.version) if plugin else ("unregistered", "unknown")
+def get(name: str, distribution: str | None = None) -> Any:
+    """The generator class registered as ``name``; see `choose` for conflicts."""
+    return choose(name, distribution).load()
+
+
+def plugin_version(name: str, cls: type | None = None) -> tuple[str, str]:
+    """Distribution and version of a plugin (of the claimant whose class is ``cls``), for manifests.
+
+    Unknown for unregistered classes and for a name two distributions claim when ``cls``
+    was not loaded through either.
+    """
+    found = claims().get(name, [])
+    mine = [p for p in found if cls is not None and p._class is cls] or (found if len(found) == 1 else [])
+    return (mine[0].distribution, mine[0].version) if mine else ("unregistered", "unknown")
