@@ -56,7 +56,8 @@ def cmd_options(args: argparse.Namespace) -> int:
     for title, rows in sections.items():
         print(f"{title}:")
         for row in rows:
-            print(f"  {row['name']:<22} {row['type']:<8} default {row['default']!r:<8} {row['description']}")
+            default = "auto" if row.get("auto") else repr(row["default"])
+            print(f"  {row['name']:<22} {row['type']:<8} default {default:<8} {row['description']}")
     return 0
 
 
@@ -77,6 +78,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         print(f"trained {args.plugin} on {corpus.name} in {result['train_seconds']:.1f}s; "
               f"held-out {result['val_bpc']:.4f} bits per character; saved to {args.out}")
+        if "sizing" in result:
+            print(result["sizing"]["summary"])
     return 0
 
 

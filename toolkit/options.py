@@ -101,9 +101,13 @@ def parse_pairs(pairs: list[str] | None) -> dict[str, str]:
 
 
 def describe(model: type[BaseModel]) -> list[dict[str, Any]]:
-    """Name, type, default and description of each field, for help screens and forms."""
+    """Name, type, default and description of each field, for help screens and forms.
+
+    ``auto`` is true for a field the sizing rule fills when it is left unset (`toolkit.sizing.auto`).
+    """
     rows = []
     for name, field in model.model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         annotation = field.annotation
         type_name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
         rows.append(
@@ -113,6 +117,7 @@ def describe(model: type[BaseModel]) -> list[dict[str, Any]]:
                 "default": field.default,
                 "description": field.description or "",
                 "constraints": [str(m) for m in field.metadata],
+                "auto": bool(extra.get("auto")),
             }
         )
     return rows

@@ -26,6 +26,7 @@ from pydantic import Field, field_validator
 from toolkit import Generator, Tokenized
 from toolkit.corpora import Corpus
 from toolkit.options import TrainingOptions
+from toolkit.sizing import Sizing, apply, auto
 
 if TYPE_CHECKING:
     from .decoding import Window
@@ -34,25 +35,27 @@ if TYPE_CHECKING:
 __all__ = ["GPT2Generator", "GPT2Options"]
 
 class GPT2Options(TrainingOptions):
-    """Model shape and training settings. The defaults are nanoGPT's CPU Shakespeare run."""
+    """Model shape and training settings. Sizes left unset follow the budget, corpus and device
+    (`toolkit.sizing`); a preset, or a pretrained source, names the shape instead."""
 
     level: Literal["char", "bpe"] = Field("char", description="Tokens: characters, or byte-level BPE trained on "
                                                               "the training split (from scratch only).")
-    preset: Literal["baby", "small"] = Field("baby", description="Shape: baby = 4 layers x 4 heads x 128 wide, "
-                                                                 "context 64; small = 6 x 6 x 384, context 256.")
+    preset: Literal["baby", "small"] | None = Field(None, description="Fixed shape instead of the sizing rule: "
+                                                                      "baby = 4 layers x 4 heads x 128 wide, "
+                                                                      "context 64; small = 6 x 6 x 384, context "
+                                                                      "256.")
     source: str | None = Field(None, description="Pretrained model to fine-tune (hub name or directory) "
                                                  "instead of training from scratch; level and preset are unused.")
-    layers: int | None = Field(None, ge=1, description="Override the preset's number of layers.")
-    heads: int | None = Field(None, ge=1, description="Override the preset's attention heads.")
-    width: int | None = Field(None, ge=1, description="Override the preset's embedding width.")
-    context: int | None = Field(None, ge=2, description="Override the preset's context length in tokens.")
-    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on embeddings, attention and residuals.")
+    layers: int | None = auto("Number of layers (overrides a preset's)", ge=1)
+    heads: int | None = auto("Attention heads (overrides a preset's)", ge=1)
+    width: int | None = auto("Embedding width (overrides a preset's)", ge=1)
+    context: int | None = auto("Context length in tokens (overrides a preset's)", ge=2)
+    dropout: float | None = auto("Dropout on embeddings, attention and residuals (0 with a preset)", ge=0, lt=1)
     vocab_size: int = Field(2048, ge=260, description="BPE level: vocabulary size (256 bytes + merges + BOS).")
-    lr: float | None = Field(None, gt=0, description="Peak AdamW learning rate (default: 3e-3 baby, 1e-3 small, "
-                                                     "1e-4 fine-tuning).")
+    lr: float | None = auto("Peak AdamW learning rate (3e-3 baby, 1e-3 small, 1e-4 fine-tuning)", gt=0)
     warmup_steps: int = Field(100, ge=0, description="Steps of linear learning-rate warm-up.")
     weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay on weight matrices.")
-    batch_size: int = Field(12, ge=1, description="Random context windows per step (per process).")
+    batch_size: int | None = auto("Random context windows per step (per process; 12 with a preset)", ge=1)
     seq_len: int | None = Field(None, ge=2, description="Training window in tokens (default: the context length).")
     eval_every: int = Field(250, ge=1, description="Steps between validations and checkpoints.")
     eval_tokens: int = Field(16384, ge=2, description="Validation tokens scored at each validation.")
@@ -68,10 +71,20 @@ class GPT2Options(TrainingOptions):
         """The preset overrides, named as ``GPT2Config`` names them."""
         return {"n_layer": self.layers, "n_head": self.heads, "n_embd": self.width, "n_positions": self.context}
 
-    def learning_rate(self) -> float:
+    def fixed(self) -> GPT2Options:
+        """A preset or a pretrained source fixes the shape: its classic settings fill what is unset."""
         from .presets import LEARNING_RATES
 
-        return self.lr if self.lr is not None else 1e-4 if self.source else LEARNING_RATES[self.preset]
+        lr = 1e-4 if self.source else LEARNING_RATES[self.preset or "baby"]
+        defaults = {"lr": lr, "dropout": 0.0, "batch_size": 12}
+        return self.model_copy(update={k: v for k, v in defaults.items() if getattr(self, k) is None})
+
+    def sized(self, corpus_chars: int, device: str) -> tuple[GPT2Options, Sizing]:
+        """These options with every unset size filled, by the sizing rule unless a preset or source is named."""
+        skip = self.preset is not None or self.source is not None
+        why = f"preset={self.preset} names the shape" if self.preset else f"fine-tuning {self.source}"
+        options, sizing = apply("gpt2", self, corpus_chars=corpus_chars, device=device, skip=skip, why_skipped=why)
+        return options.fixed() if skip else options, sizing
 
 
 class GPT2Generator(Tokenized, Generator):
@@ -92,10 +105,10 @@ class GPT2Generator(Tokenized, Generator):
     def train(cls, corpus: Corpus, options: GPT2Options, *, seed: int, out: Path | None = None) -> GPT2Generator:
         from . import training
 
-        model, vocab, result = training.train(corpus, options, seed, out)
+        model, vocab, result, sizing = training.train(corpus, options, seed, out)
         gen = cls(model, vocab, source=options.source, threads=options.cpu_threads)
         gen.training = {"fit": {k: v for k, v in result.to_json().items() if k != "history"},
-                        "history": result.history}
+                        "history": result.history, "sizing": sizing.to_json()}
         return gen
 
     @classmethod

@@ -24,6 +24,8 @@ from .presets import PRESETS
 from .vocab import CharVocab, HFVocab
 
 if TYPE_CHECKING:
+    from toolkit.sizing import Sizing
+
     from . import GPT2Options
 
 
@@ -41,10 +43,10 @@ class CausalLMTask(Task):
 
 
 def new_model(options: GPT2Options, vocab: CharVocab | HFVocab) -> Any:
-    """A randomly initialised ``GPT2LMHeadModel`` of the preset's shape."""
+    """A randomly initialised ``GPT2LMHeadModel`` of the preset's (or the sizing rule's) shape."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    shape = {**PRESETS[options.preset], **{k: v for k, v in options.shape().items() if v is not None}}
+    shape = {**PRESETS[options.preset or "baby"], **{k: v for k, v in options.shape().items() if v is not None}}
     drop = options.dropout
     config = GPT2Config(vocab_size=vocab.size, bos_token_id=vocab.bos, eos_token_id=vocab.bos,
                         resid_pdrop=drop, embd_pdrop=drop, attn_pdrop=drop, **shape)
@@ -52,10 +54,11 @@ def new_model(options: GPT2Options, vocab: CharVocab | HFVocab) -> Any:
 
 
 def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
-          ) -> tuple[Any, CharVocab | HFVocab, TrainResult]:
-    """Build (or load) the model and vocabulary, then fit them; the model holds the best weights."""
+          ) -> tuple[Any, CharVocab | HFVocab, TrainResult, Sizing]:
+    """Size, build (or load) the model and vocabulary, then fit them; the model holds the best weights."""
     seed_everything(seed)
     device = pick_device(options.device)
+    options, sizing = options.sized(len(corpus.train), device.type)
     if options.source:
         model, vocab = checkpoints.load(options.source, device)
     else:
@@ -67,10 +70,10 @@ def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
     max_steps = options.max_steps or (None if options.max_seconds else 2000)
     config = TrainConfig(
         max_steps=max_steps, max_seconds=options.max_seconds, batch_size=options.batch_size, seq_len=seq_len,
-        batching="random", lr=options.learning_rate(), min_lr=options.min_lr, warmup_steps=options.warmup_steps,
+        batching="random", lr=options.lr, min_lr=options.min_lr, warmup_steps=options.warmup_steps,
         weight_decay=options.weight_decay, grad_clip=options.grad_clip, eval_every=options.eval_every,
         eval_tokens=options.eval_tokens, patience=options.patience, device=options.device,
         cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
     result = fit(CausalLMTask(model, vocab.bos), vocab.encode(corpus.train), vocab.encode(corpus.val), config,
                  val_chars=len(corpus.val), checkpoint_dir=out / "train-state" if out is not None else None)
-    return model.eval(), vocab, result
+    return model.eval(), vocab, result, sizing

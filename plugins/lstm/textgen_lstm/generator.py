@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 from toolkit import Generator, Tokenized
 from toolkit.corpora import Corpus
 from toolkit.options import TrainingOptions
+from toolkit.sizing import apply, auto
 from toolkit.tokenize import CharTokenizer, Tokenizer, WordTokenizer
 
 if TYPE_CHECKING:
@@ -34,27 +35,29 @@ SCORE_CHUNK = 4096
 
 
 class LSTMOptions(TrainingOptions):
-    """Model sizes and training settings. The defaults suit 85 s of training on a 2-core CPU."""
+    """Model sizes and training settings. Sizes left unset follow the budget, corpus and device
+    (`toolkit.sizing`); at 85 s on a 2-core CPU that is 384 hidden units, one layer, no dropout."""
 
     level: Literal["char", "word"] = Field("char", description="Tokens: characters, or words and punctuation.")
     max_vocab: int = Field(10000, ge=2, description="Word level: vocabulary size cap (rarer words -> <unk>).")
-    embedding_size: int = Field(64, ge=1, description="Size of the token embedding.")
-    hidden_size: int = Field(384, ge=1, description="LSTM hidden units per layer.")
-    layers: int = Field(1, ge=1, le=8, description="Stacked LSTM layers.")
-    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on embeddings, between layers and before the head.")
-    tie_weights: bool = Field(False, description="Share embedding and output weights (needs embedding_size == "
+    embedding_size: int | None = auto("Size of the token embedding", ge=1)
+    hidden_size: int | None = auto("LSTM hidden units per layer", ge=1)
+    layers: int | None = auto("Stacked LSTM layers", ge=1, le=8)
+    dropout: float | None = auto("Dropout on embeddings, between layers and before the head", ge=0, lt=1)
+    tie_weights: bool = Field(False, description="Share embedding and output weights (the embedding takes "
                                                  "hidden_size).")
-    lr: float = Field(5e-3, gt=0, description="Peak AdamW learning rate (after warm-up, then cosine decay).")
+    lr: float | None = auto("Peak AdamW learning rate (after warm-up, then cosine decay)", gt=0)
     warmup_steps: int = Field(50, ge=0, description="Steps of linear learning-rate warm-up.")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay on weight matrices.")
-    batch_size: int = Field(32, ge=1, description="Parallel text streams per step (per process).")
-    seq_len: int = Field(64, ge=1, description="Truncated back-propagation length in tokens.")
+    batch_size: int | None = auto("Parallel text streams per step (per process)", ge=1)
+    seq_len: int | None = auto("Truncated back-propagation length in tokens", ge=1)
     eval_every: int = Field(500, ge=1, description="Steps between validations and checkpoints.")
     eval_tokens: int = Field(32768, ge=1, description="Validation tokens scored at each validation.")
 
     @model_validator(mode="after")
     def _tied_sizes(self) -> LSTMOptions:
-        if self.tie_weights and self.embedding_size != self.hidden_size:
+        if self.tie_weights and None not in (self.embedding_size, self.hidden_size) \
+                and self.embedding_size != self.hidden_size:
             raise ValueError(f"tie_weights needs embedding_size ({self.embedding_size}) == hidden_size "
                              f"({self.hidden_size})")
         return self
@@ -76,7 +79,7 @@ class LSTMGenerator(Tokenized, Generator):
 
     @classmethod
     def train(cls, corpus: Corpus, options: LSTMOptions, *, seed: int, out: Path | None = None) -> LSTMGenerator:
-        from toolkit.neural import TrainConfig, fit, seed_everything
+        from toolkit.neural import TrainConfig, fit, pick_device, seed_everything
 
         from .model import LSTMModel, LSTMTask
 
@@ -84,6 +87,12 @@ class LSTMGenerator(Tokenized, Generator):
             tokenizer: Tokenizer = CharTokenizer.fit(corpus.train)
         else:
             tokenizer = WordTokenizer.fit(corpus.train, options.max_vocab)
+        tied = options.hidden_size or options.embedding_size  # tied weights: the user's one size wins
+        options, sizing = apply("lstm", options, corpus_chars=len(corpus.train),
+                                device=pick_device(options.device).type)
+        if options.tie_weights:
+            size = tied or options.hidden_size
+            options = options.model_copy(update={"embedding_size": size, "hidden_size": size})
         seed_everything(seed)
         module = LSTMModel(len(tokenizer), options.embedding_size, options.hidden_size, options.layers,
                            options.dropout, options.tie_weights)
@@ -98,7 +107,7 @@ class LSTMGenerator(Tokenized, Generator):
                      val_chars=len(corpus.val), checkpoint_dir=out / "train-state" if out is not None else None)
         model = cls(tokenizer, module, options.cpu_threads)
         model.training = {"fit": {k: v for k, v in result.to_json().items() if k != "history"},
-                          "history": result.history}
+                          "history": result.history, "sizing": sizing.to_json()}
         return model
 
     def save_files(self, folder: Path) -> dict[str, Any]:

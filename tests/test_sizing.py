@@ -1,0 +1,114 @@
+"""The sizing rule: sizes follow the budget, the corpus size and the device; the user's options win."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toolkit.options import describe
+from toolkit.sizing import SMALL_CORPUS, TABLES, apply, choose, fit_to_corpus, table_markdown
+
+LARGE = 1_000_000  # Tiny Shakespeare's training split is about this long
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "sizing.md"
+
+
+def params(family: str, row: dict) -> int:
+    """Rough weight count of a row's model (the order of rows must follow it)."""
+    if family == "lstm":
+        return 4 * row["hidden_size"] * (row["hidden_size"] + row["embedding_size"]) * row["layers"]
+    return 12 * row["layers"] * row["width"] ** 2
+
+
+@pytest.mark.parametrize("family", list(TABLES))
+def test_longer_budget_never_picks_a_smaller_model(family):
+    sizes = [params(family, choose(family, seconds=s, steps=None, corpus_chars=LARGE, device="cpu")[0].values)
+             for s in (15, 60, 85, 150, 300, 600, 3600)]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+
+
+@pytest.mark.parametrize("family", list(TABLES))
+def test_short_and_long_budget_on_a_large_corpus(family):
+    short, why = choose(family, seconds=85, steps=None, corpus_chars=LARGE, device="cpu")
+    long, _ = choose(family, seconds=600, steps=None, corpus_chars=LARGE, device="cpu")
+    assert (short.name, long.name) == ("cpu-short", "cpu-long")
+    assert long.values["dropout"] > short.values["dropout"]
+    assert "85 s budget on cpu" in why and "1,000,000-char" in why
+
+
+@pytest.mark.parametrize("family", list(TABLES))
+def test_small_corpus_gets_a_smaller_model_and_more_dropout(family):
+    big, _ = choose(family, seconds=600, steps=None, corpus_chars=LARGE, device="cpu")
+    for chars in (5_000, 50_000, SMALL_CORPUS - 1):
+        small, why = choose(family, seconds=600, steps=None, corpus_chars=chars, device="cpu")
+        assert params(family, small.values) < params(family, big.values) / 3
+        assert small.values["dropout"] > big.values["dropout"] and "capped for the small corpus" in why
+    # a short budget on a small corpus is capped the same way: the corpus, not the clock, limits it
+    assert choose(family, seconds=15, steps=None, corpus_chars=50_000, device="cpu")[0].name == "small-corpus"
+
+
+@pytest.mark.parametrize("family", list(TABLES))
+def test_steps_budget_and_default(family):
+    few = choose(family, seconds=None, steps=100, corpus_chars=LARGE, device="cpu")[0]
+    many = choose(family, seconds=None, steps=100_000, corpus_chars=LARGE, device="cpu")[0]
+    assert (few.name, many.name) == ("cpu-short", "cpu-long")
+    # seconds win over steps: the wall clock is the hard limit
+    assert choose(family, seconds=30, steps=100_000, corpus_chars=LARGE, device="cpu")[0].name == "cpu-short"
+
+
+def test_cuda_picks_gpu_sizes_and_nanogpt_shape():
+    row = choose("gpt2", seconds=60, steps=None, corpus_chars=LARGE, device="cuda")[0]
+    assert row.name == "gpu"
+    assert {k: row.values[k] for k in ("layers", "heads", "width", "context")} == {
+        "layers": 6, "heads": 6, "width": 384, "context": 256}  # nanoGPT's shakespeare_char
+    lstm = choose("lstm", seconds=60, steps=None, corpus_chars=LARGE, device="cuda")[0]
+    assert lstm.name == "gpu" and lstm.values["batch_size"] > 32
+    assert choose("lstm", seconds=60, steps=None, corpus_chars=LARGE, device="mps")[0].name == "cpu-short"
+
+
+def test_tiny_corpus_shrinks_batch_and_context():
+    fitted = fit_to_corpus({"batch_size": 32, "seq_len": 64}, 2_000)
+    assert fitted["batch_size"] * 64 * 8 <= 2_000 and fitted["batch_size"] >= 1
+    assert fit_to_corpus({"context": 256}, 100)["context"] == 50
+    assert fit_to_corpus({"batch_size": 32, "seq_len": 64}, LARGE)["batch_size"] == 32
+
+
+def test_users_option_wins_and_is_reported():
+    from pydantic import BaseModel
+
+    class Opts(BaseModel):
+        max_seconds: float | None = None
+        max_steps: int | None = None
+        hidden_size: int | None = None
+        embedding_size: int | None = None
+        layers: int | None = None
+        dropout: float | None = None
+        batch_size: int | None = None
+        seq_len: int | None = None
+        lr: float | None = None
+
+    sized, sizing = apply("lstm", Opts(max_seconds=600, hidden_size=100, dropout=0.0), corpus_chars=LARGE,
+                          device="cpu")
+    assert sized.hidden_size == 100 and sized.dropout == 0.0  # the user's, though the row says 640 and 0.2
+    assert sized.layers == 1 and sized.lr == 3e-3 and sizing.row == "cpu-long"
+    assert sizing.set_by_user == ["hidden_size", "dropout"] and "hidden_size" not in sizing.chosen
+    line = sizing.summary()
+    assert line.startswith("sizes (rule row cpu-long: 600 s budget on cpu") and "lr=0.003" in line
+    assert line.endswith("yours: hidden_size, dropout")
+    assert sizing.to_json()["summary"] == line
+
+
+def test_docs_table_is_the_rule():
+    text = DOCS.read_text(encoding="utf-8")
+    for family in TABLES:
+        assert table_markdown(family) in text, f"docs/sizing.md is out of date for {family}; paste table_markdown()"
+
+
+@pytest.mark.parametrize("plugin", ["lstm", "gpt2"])
+def test_options_mark_automatic_fields(plugin):
+    from toolkit import registry
+
+    rows = {r["name"]: r for r in describe(registry.get(plugin).Options)}
+    for name in TABLES[plugin][0].values:
+        assert rows[name]["auto"] and rows[name]["default"] is None, name
+    assert not rows["max_seconds"]["auto"]
