@@ -10,6 +10,7 @@ from toolkit.options import describe
 from toolkit.sizing import SMALL_CORPUS, TABLES, apply, choose, fit_to_corpus, table_markdown
 
 LARGE = 1_000_000  # Tiny Shakespeare's training split is about this long
+TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 40
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "sizing.md"
 
 
@@ -112,3 +113,39 @@ def test_options_mark_automatic_fields(plugin):
     for name in TABLES[plugin][0].values:
         assert rows[name]["auto"] and rows[name]["default"] is None, name
     assert not rows["max_seconds"]["auto"]
+
+
+def test_gpt2_preset_or_source_names_the_shape():
+    from textgen_gpt2 import GPT2Options
+
+    sized, sizing = GPT2Options(preset="baby", max_seconds=600).sized(LARGE, "cpu")
+    assert sizing.row == "none" and "preset=baby" in sizing.reason and not sizing.chosen
+    assert (sized.lr, sized.dropout, sized.batch_size, sized.layers) == (3e-3, 0.0, 12, None)
+    sized, sizing = GPT2Options(source="distilgpt2", lr=5e-5).sized(LARGE, "cpu")
+    assert sized.lr == 5e-5 and "fine-tuning distilgpt2" in sizing.reason and sizing.set_by_user == ["lr"]
+    sized, sizing = GPT2Options(max_seconds=600).sized(LARGE, "cpu")
+    assert (sized.layers, sized.width, sizing.row) == (6, 128, "cpu-long")
+
+
+def test_training_records_the_sizing_and_the_users_option_wins(tmp_path, capsys):
+    pytest.importorskip("torch")
+    import json
+
+    from toolkit.cli import main
+    from toolkit.generator import MANIFEST
+
+    corpus = tmp_path / "notes.txt"
+    corpus.write_text(TEXT)
+    code = main(["train", "lstm", "--corpus", str(corpus), "--out", str(tmp_path / "m"), "--device", "cpu",
+                 "-o", "max_steps=2", "-o", "eval_tokens=64", "-o", "progress=false", "-o", "hidden_size=24"])
+    out = capsys.readouterr().out
+    assert code == 0
+    summary = next(line for line in out.splitlines() if line.startswith("sizes "))
+    assert summary.startswith("sizes (rule row tiny-corpus: 2 step budget on cpu")
+    assert summary.endswith("yours: hidden_size") and "dropout=0.4" in summary
+    training = json.loads((tmp_path / "m" / MANIFEST).read_text())["training"]
+    assert training["sizing"]["summary"] == summary and training["sizing"]["set_by_user"] == ["hidden_size"]
+    model = json.loads((tmp_path / "m" / MANIFEST).read_text())["model"]
+    assert model["hidden_size"] == 24  # the user's, not the row's 128
+    assert model["embedding_size"] == TABLES["lstm"][0].values["embedding_size"]
+    assert model["dropout"] == training["sizing"]["chosen"]["dropout"]
