@@ -42,8 +42,8 @@ def report(model_dirs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> 
 
 def test_report_files_are_written(report: CompareReport):
     files = {k: Path(v) for k, v in report.files.items()}
-    assert set(files) == {"json", "markdown", "bpc", "diversity", "speed"}
-    for name in ("bpc", "diversity", "speed"):
+    assert set(files) == {"json", "markdown", "curves", "bpc", "diversity", "speed"}
+    for name in ("curves", "bpc", "diversity", "speed"):
         assert files[name].name == f"compare-{name}.png"
         assert files[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads(files["json"].read_text()) == json.loads(json.dumps(report.to_json()))
@@ -148,7 +148,7 @@ def test_cli_compare(model_dirs: list[Path], tmp_path: Path, capsys: pytest.Capt
     assert cli(["compare", *common, "--prompts-file", str(prompts), "--out", str(out), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["parameters"]["prompts"] == ["the ", "a cat"]
-    assert sorted(p.name for p in out.iterdir()) == ["compare-bpc.png", "compare-diversity.png",
+    assert sorted(p.name for p in out.iterdir()) == ["compare-bpc.png", "compare-curves.png", "compare-diversity.png",
                                                      "compare-speed.png", "report.json", "report.md"]
     assert cli(["compare", *common, "--prompt", "the "]) == 0
     captured = capsys.readouterr()

@@ -244,8 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=5)
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--temperatures", default="0.3,0.8,1.0,1.3,1.8")
-    p.add_argument("--max-score-chars", type=int, default=20_000,
-                   help="validation characters scored per model (0: all)")
+    p.add_argument("--max-score-chars", type=int, default=0,
+                   help="score only this many validation characters, a slice named in the report (default 0: all)")
     p.add_argument("--no-pretrained", action="store_true", help="leave out a locally cached pretrained GPT-2")
     p.add_argument("-o", "--option", action="append", metavar="PLUGIN.KEY=VALUE",
                    help="training option for one family, e.g. lstm.hidden_size=128")

@@ -1,0 +1,114 @@
+"""The report as Markdown: the summary table, reference lines, crossovers, diversity, samples."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .curves import budget_sentence
+from .report import CompareReport, ModelResult
+from .sweep import NGRAM
+
+HEADER = ("| model | plugin | size | disk | train s | bits/char | chars/s | tokens/s | first token ms | distinct-2 "
+          f"| self-BLEU | repetition | train {NGRAM}-gram overlap | longest copy | markovify rejects | memory MB |")
+
+
+def _human(n: float | None, unit: str = "") -> str:
+    if n is None:
+        return "-"
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= size:
+            return f"{n / size:.1f}{suffix}{unit}"
+    return f"{n:.0f}{unit}"
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def size_text(info: dict[str, Any]) -> str:
+    """Parameters, or states and transitions of a chain, from ``model.info()``."""
+    if "parameters" in info:
+        return f"{_human(info['parameters'])} params"
+    parts = [f"{_human(info[k])} {k}" for k in ("states", "transitions") if k in info]
+    return ", ".join(parts) or "-"
+
+
+def scored_text(parameters: dict[str, Any]) -> str:
+    """What the bits per character were measured on: the whole split, or the named slice."""
+    cap = parameters["max_score_chars"]
+    return "the whole validation split" if cap is None else f"a slice: the first {cap:,} validation characters"
+
+
+def _row(m: ModelResult, t: float) -> str:
+    r = m.at(t)
+    assert r is not None
+    peak, first = m.memory["added_rss_bytes"], m.speed["first_token_seconds"]
+    mark = "" if m.bpc_source == "scored" else " (recorded)"
+    return (f"| {m.label} | {m.plugin} | {size_text(m.info)} | {_human(m.disk_bytes, 'B')} "
+            f"| {_fmt(m.speed['train_seconds'], 1)} | {m.bpc:.3f}{mark} | {_human(m.speed['chars_per_second'])} "
+            f"| {_human(m.speed['tokens_per_second'])} | {_fmt(None if first is None else first * 1000, 1)} "
+            f"| {r.distinct_2:.3f} | {_fmt(r.self_bleu)} | {r.repetition_rate:.3f} | {_fmt(r.ngram_overlap)} "
+            f"| {r.longest_copy} | {r.markovify_reject_rate:.0%} | {_fmt(None if peak is None else peak / 1e6, 1)} |")
+
+
+def _summary(report: CompareReport) -> list[str]:
+    t, p = report.table_temperature, report.parameters
+    lines = [
+        f"Corpus `{p['corpus']['name']}`: bits per character on {scored_text(p)} "
+        "(\"recorded\": the model's own whole-split `val_bpc`, same corpus checksum, split and toolkit version); "
+        f"{p['samples']} sample(s) per prompt of up to {p['max_tokens']} tokens, seed {p['seed']}, "
+        f"prompts {', '.join(repr(x) for x in p['prompts'])}. Diversity and novelty at T = {t}; "
+        "speed over all temperatures.", "", HEADER, "|---|---|---|---|" + "--:|" * 12]
+    lines += [_row(m, t) for m in report.models]
+    lines += [f"| {f.label} | error: {f.error.replace('|', '/')} |" + " |" * 14 for f in report.failed]
+    reused = sorted({m.reused_from for m in report.models if m.reused_from})
+    if reused:
+        lines += ["", "Measurements of unchanged models reused from " + ", ".join(reused) + "."]
+    return lines
+
+
+def _references(report: CompareReport) -> list[str]:
+    if not report.references:
+        return []
+    lines = ["", "Reference lines on the same split (no family owns them):", "", "| reference | bits/char | how |",
+             "|---|--:|---|"]
+    return lines + [f"| {r['name']} | {r['bpc']:.3f} | {r['how']} |" for r in report.references]
+
+
+def _crossovers(report: CompareReport) -> list[str]:
+    lines = ["", "Crossovers (from the recorded learning curves):", ""]
+    lines += [f"- {c['text']}." for c in report.crossovers] or ["- none: no curve passes another figure."]
+    return [*lines, "", budget_sentence(report.models, report.crossovers)]
+
+
+def _diversity(report: CompareReport) -> list[str]:
+    temps = report.parameters["temperatures"]
+    lines = ["", "Distinct-2 by temperature:", "", "| model | " + " | ".join(f"T={x}" for x in temps) + " |",
+             "|---|" + "--:|" * len(temps)]
+    return lines + [f"| {m.label} | " + " | ".join(f"{r.distinct_2:.3f}" for r in m.temperatures) + " |"
+                    for m in report.models]
+
+
+def _samples(report: CompareReport) -> list[str]:
+    t = report.table_temperature
+    lines = ["", f"First sample at T = {t}:", ""]
+    for m in report.models:
+        r = m.at(t)
+        assert r is not None
+        sample = r.samples[0]
+        lines.append(f"- **{m.label}**: " + (sample["prompt"] + sample["text"])[:300].replace("\n", " / "))
+    return lines
+
+
+def table(report: CompareReport) -> str:
+    """The summary table and the reference lines, ended by the one sentence about training budgets."""
+    lines = [*_summary(report), *_references(report), "", budget_sentence(report.models, report.crossovers)]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(report: CompareReport) -> str:
+    """The summary table (one row per model, an error row per failed one), references, crossovers,
+    distinct-2 by temperature, and one sample per model."""
+    parts = [_summary(report), _references(report), _crossovers(report), _diversity(report), _samples(report)]
+    return "\n".join(line for part in parts for line in part) + "\n"

@@ -1,0 +1,122 @@
+"""The report's PNG plots: learning curves, bits per character, diversity and speed."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from .. import atomic
+from .curves import curve
+from .markdown import _human
+from .report import CompareReport
+
+REFERENCE_STYLE = {"color": "0.45", "linestyle": ":", "linewidth": 1}
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> None:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=100)
+    _pyplot().close(fig)
+    atomic.write_bytes(path, buffer.getvalue())
+
+
+def _references(ax: Any, report: CompareReport, horizontal: bool) -> None:
+    for r in report.references:
+        (ax.axhline if horizontal else ax.axvline)(r["bpc"], **REFERENCE_STYLE)
+        if horizontal:
+            ax.annotate(r["name"], (1.0, r["bpc"]), xycoords=("axes fraction", "data"), fontsize="x-small",
+                        color="0.35", ha="right", va="bottom")
+
+
+def plot_curves(report: CompareReport, path: Path) -> None:
+    """Held-out bits per character against training seconds and characters seen (log x), with references."""
+    fig, axes = _pyplot().subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for m in report.models:
+        points = curve(m)
+        style = {"marker": "o", "label": m.label} if len(points) > 1 else {"marker": "s", "linestyle": "none",
+                                                                            "markersize": 8, "label": m.label}
+        line = axes[0].plot([max(p.seconds, 1e-3) for p in points], [p.bpc for p in points], **style)[0]
+        chars = [p for p in points if p.chars]
+        if chars:
+            axes[1].plot([p.chars for p in chars], [p.bpc for p in chars], color=line.get_color(), **style)
+    for ax, xlabel in zip(axes, ("training seconds (log scale)", "training characters seen (log scale)"),
+                          strict=True):
+        _references(ax, report, horizontal=True)
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("held-out bits per character (lower is better)")
+    axes[0].legend(fontsize="small")
+    fig.suptitle(f"Learning curves on {report.parameters['corpus']['name']}; dotted: reference lines")
+    _save(fig, path)
+
+
+def plot_bpc(report: CompareReport, path: Path) -> None:
+    fig, ax = _pyplot().subplots(figsize=(6.4, 1.0 + 0.45 * len(report.models)))
+    bars = ax.barh([m.label for m in report.models], [m.bpc for m in report.models], color="tab:blue")
+    ax.bar_label(bars, fmt="%.3f", padding=3)
+    _references(ax, report, horizontal=False)
+    for r in report.references:
+        ax.annotate(r["name"], (r["bpc"], 1.0), xycoords=("data", "axes fraction"), fontsize="x-small",
+                    color="0.35", rotation=90, ha="right", va="top")
+    ax.invert_yaxis()
+    ax.set_xlabel("bits per character on held-out text (lower is better); dotted: reference lines")
+    ax.set_title(f"Quality on {report.parameters['corpus']['name']}")
+    ax.margins(x=0.15)
+    _save(fig, path)
+
+
+def plot_diversity(report: CompareReport, path: Path) -> None:
+    fig, ax = _pyplot().subplots(figsize=(6.4, 4.0))
+    for m in report.models:
+        ax.plot([r.temperature for r in m.temperatures], [r.distinct_2 for r in m.temperatures], marker="o",
+                label=m.label)
+    ax.set_xlabel("temperature")
+    ax.set_ylabel("distinct-2 (unique word bigrams / all)")
+    ax.set_title("Diversity against temperature")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    _save(fig, path)
+
+
+def plot_speed(report: CompareReport, path: Path) -> None:
+    """Characters per second lead (tokens mix words with characters); tokens/s in the bar labels."""
+    fig, ax = _pyplot().subplots(figsize=(6.4, 1.0 + 0.45 * len(report.models)))
+    chars = [m.speed["chars_per_second"] or 0.0 for m in report.models]
+    tokens = [m.speed["tokens_per_second"] for m in report.models]
+    bars = ax.barh([m.label for m in report.models], chars, color="tab:green")
+    ax.bar_label(bars, labels=[f"{_human(c)} chars/s ({_human(t)} tokens/s)" for c, t in zip(chars, tokens,
+                                                                                             strict=True)],
+                 padding=3, fontsize="small")
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel(f"characters per second, batch of {report.parameters['samples']} (log scale)")
+    ax.set_title("Sampling speed")
+    ax.margins(x=0.4)
+    _save(fig, path)
+
+
+PLOTS = {"curves": plot_curves, "bpc": plot_bpc, "diversity": plot_diversity, "speed": plot_speed}
+
+
+def plot(report: CompareReport, out: Path) -> dict[str, Path]:
+    """Every plot as ``out/compare-NAME.png``; their paths by name (none when no model was measured)."""
+    out.mkdir(parents=True, exist_ok=True)
+    if not report.models:
+        return {}
+    paths = {name: out / f"compare-{name}.png" for name in PLOTS}
+    for name, draw in PLOTS.items():
+        draw(report, paths[name])
+    return paths

@@ -1,0 +1,164 @@
+"""`compare` itself: check everything, measure each model (or reuse its measurements), assemble the report."""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..api import load
+from ..corpora import Corpus, load_corpus
+from ..generator import Generator
+from ..metrics import MARKOVIFY_MAX_OVERLAP_RATIO, MARKOVIFY_MAX_OVERLAP_TOTAL, TrainingIndex
+from .curves import crossovers
+from .measure import evaluate
+from .memory import METHOD as MEMORY_METHOD
+from .memory import memory_probe
+from .references import reference_lines
+from .report import CompareReport, FailedModel, ModelResult
+from .reuse import previous_results
+from .sources import check_out, check_source
+from .sweep import NGRAM
+from .versions import versions
+
+#: The temperature sweep of the original lesson.
+DEFAULT_TEMPERATURES = (0.3, 0.8, 1.0, 1.3, 1.8)
+Entry = str | Path | Generator
+
+
+def _labels(sources: Sequence[str]) -> list[str]:
+    """Short unique names: a directory's name, or the source itself; parents added to break ties."""
+    names = [Path(s).name if Path(s).is_dir() else s for s in sources]
+    labels = [f"{Path(s).parent.name}/{name}" if names.count(name) > 1 and Path(s).is_dir() else name
+              for s, name in zip(sources, names, strict=True)]
+    return [f"{label}#{i + 1}" if labels.count(label) > 1 else label for i, label in enumerate(labels)]
+
+
+def _check(samples: int, temperatures: Sequence[float], max_tokens: int, seed: int,
+           max_score_chars: int | None) -> None:
+    if not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be a whole number >= 1, got {samples!r}")
+    if not temperatures or any(not (isinstance(t, int | float) and 0 <= t < math.inf) for t in temperatures):
+        raise ValueError(f"temperatures must be one or more numbers >= 0, got {list(temperatures)!r}")
+    if not isinstance(max_tokens, int) or max_tokens < 1:
+        raise ValueError(f"max_tokens must be a whole number >= 1, got {max_tokens!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    if max_score_chars is not None and (not isinstance(max_score_chars, int) or max_score_chars < 1):
+        raise ValueError(f"max_score_chars must be a whole number >= 1 or None, got {max_score_chars!r}")
+
+
+def _entries(models: Sequence[Entry] | Mapping[str, Entry]) -> tuple[list[str], list[Entry]]:
+    """Labels and entries, every model source checked before any work starts."""
+    if isinstance(models, Mapping):
+        labels, entries = list(models), list(models.values())
+    else:
+        entries = list(models)
+        labels = _labels([m.name if isinstance(m, Generator) else str(m) for m in entries])
+    if not entries:
+        raise ValueError("give at least one model to compare")
+    for entry in entries:
+        if not isinstance(entry, Generator):
+            check_source(str(entry))
+    return labels, entries
+
+
+def _parameters(corpus: Corpus, prompts: list[str], samples: int, temperatures: list[float], max_tokens: int,
+                seed: int, max_score_chars: int | None, device: str, index_chars: int) -> dict[str, Any]:
+    return {
+        "corpus": corpus.describe(), "prompts": prompts, "samples": samples, "temperatures": temperatures,
+        "max_tokens": max_tokens, "seed": seed, "prompt_seeds": [seed + i for i in range(len(prompts))],
+        "max_score_chars": max_score_chars, "device": device,
+        "metrics": {"words": "str.split", "ngram_overlap_n": NGRAM, "repetition_n": NGRAM, "self_bleu_max_n": 4,
+                    "markovify_max_overlap_ratio": MARKOVIFY_MAX_OVERLAP_RATIO,
+                    "markovify_max_overlap_total": MARKOVIFY_MAX_OVERLAP_TOTAL,
+                    "nearest_passage": f"cosine, char_wb 3-gram TF-IDF, passages of <= {index_chars} chars",
+                    "memory": MEMORY_METHOD},
+    }
+
+
+class _Run:
+    """One compare run's shared state, so measuring one model is one short method."""
+
+    def __init__(self, corpus: Corpus, index: TrainingIndex, parameters: dict[str, Any], device: str,
+                 previous: dict[str, ModelResult], previous_path: str, progress: Callable[[str], None]) -> None:
+        self.corpus, self.index, self.p, self.device = corpus, index, parameters, device
+        self.previous, self.previous_path, self.progress = previous, previous_path, progress
+
+    def measure(self, label: str, entry: Entry) -> ModelResult:
+        source = entry.name if isinstance(entry, Generator) else str(entry)
+        old = None if isinstance(entry, Generator) else self.previous.get(source)
+        if old is not None:
+            self.progress(f"{label}: reusing its measurements from {self.previous_path} "
+                          "(same model files, corpus, prompts, seed and settings)")
+            old.label, old.reused_from = label, self.previous_path
+            return old
+        p = self.p
+        model = entry if isinstance(entry, Generator) else load(entry, device=self.device)
+        result = evaluate(model, label=label, source=source, corpus=self.corpus, index=self.index,
+                          prompts=p["prompts"], temperatures=p["temperatures"], samples=p["samples"],
+                          max_tokens=p["max_tokens"], seed=p["seed"], max_score_chars=p["max_score_chars"],
+                          progress=self.progress)
+        del model
+        gc.collect()
+        if not isinstance(entry, Generator):
+            self.progress(f"{label}: measuring memory in a fresh process")
+            result.memory = memory_probe(source, prompt=p["prompts"][0], samples=p["samples"],
+                                         max_tokens=p["max_tokens"], seed=p["seed"], device=self.device)
+        return result
+
+
+def compare(models: Sequence[Entry] | Mapping[str, Entry], corpus: str | Path | Corpus,
+            prompts: str | Sequence[str], *, samples: int = 5, temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
+            max_tokens: int = 200, seed: int = 0, max_score_chars: int | None = None, device: str = "auto",
+            out: str | Path | None = None, progress: Callable[[str], None] | None = None) -> CompareReport:
+    """Evaluate ``models`` on ``corpus`` and ``prompts``; write the report to ``out`` if given.
+
+    ``models`` are model directories, ``PLUGIN:SOURCE`` strings or loaded generators, or a
+    mapping from label to any of those; every one is checked before any work starts. ``samples``
+    samples per prompt are drawn at each temperature with ``seed``. The whole validation split
+    is scored unless ``max_score_chars`` caps it (recorded and named in the report); a model's
+    recorded ``val_bpc`` is reused when its corpus checksum, split and toolkit version match.
+    A model that fails during the run gets an error row; the others are still measured and written.
+    When ``out`` holds the report of an identical earlier run, unchanged models are not measured again.
+    """
+    started = time.perf_counter()
+    progress = progress or (lambda _: None)
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    if not prompts:
+        raise ValueError("give at least one prompt")
+    temperatures = [float(t) for t in temperatures]
+    _check(samples, temperatures, max_tokens, seed, max_score_chars)
+    labels, entries = _entries(models)
+    if out is not None:
+        check_out(Path(out))
+    if not isinstance(corpus, Corpus):
+        corpus = load_corpus(corpus)
+    index = TrainingIndex.build(corpus.train, n=NGRAM)  # lazy: never built when every model is reused
+    parameters = _parameters(corpus, prompts, samples, temperatures, max_tokens, seed, max_score_chars, device,
+                             index.passage_chars)
+    previous = previous_results(out, parameters) if out is not None else {}
+    run = _Run(corpus, index, parameters, device, previous, str(out), progress)
+    results, failed = [], []
+    for i, (label, entry) in enumerate(zip(labels, entries, strict=True), 1):
+        progress(f"[{i}/{len(entries)}] {label}: loading")
+        try:
+            results.append(run.measure(label, entry))
+        except Exception as exc:  # one broken model must not throw away the others' work
+            source = entry.name if isinstance(entry, Generator) else str(entry)
+            failed.append(FailedModel(label=label, source=source, error=f"{type(exc).__name__}: {exc}"))
+            progress(f"{label}: failed ({failed[-1].error}); the report gets an error row")
+    parameters["models"] = [str(e.name if isinstance(e, Generator) else e) for e in entries]
+    progress(f"reference lines on the same split of {corpus.name}")
+    references = [asdict(r) for r in reference_lines(corpus)]
+    report = CompareReport(parameters=parameters, versions=versions([r.plugin for r in results]), models=results,
+                           failed=failed, references=references, crossovers=crossovers(results, references),
+                           created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    report.elapsed_seconds = time.perf_counter() - started
+    if out is not None:
+        report.save(out)
+    return report
