@@ -85,7 +85,7 @@ def load(source: str | Path, *, plugin: str | None = None, device: str = "auto")
         model.training = manifest.get("training", {})
         return model
     candidates = [plugin] if plugin else list(registry.plugins())
-    if path.is_dir():
+    if path.is_dir() or path.is_file():  # a foreign model: a HF checkpoint folder, a markovify JSON file
         for name in candidates:
             try:
                 cls = registry.get(name)

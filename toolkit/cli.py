@@ -139,6 +139,22 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .api import load
+    from .errors import TextgenError
+
+    model = load(args.model, plugin=args.plugin, device=args.device)
+    if args.format == "textgen":  # the current model directory format: what converts an old directory
+        model.save(args.out)
+    else:
+        export = getattr(model, "export", None)
+        if export is None:
+            raise TextgenError(f"plugin {model.name!r} exports only to --format textgen, not {args.format!r}")
+        export(args.format, args.out)
+    print(f"wrote {args.out} ({args.format})")
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from .comparison import main
 
@@ -214,6 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="score this corpus's validation split")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("export", help="write a model in another format (markovify JSON) or the current one")
+    _add_model_source(p)
+    p.add_argument("out", type=Path, help="file (markovify) or model directory (textgen) to write")
+    p.add_argument("--format", required=True, choices=["markovify", "textgen"],
+                   help="markovify: markovify.Text.to_json(), for markov models; textgen: a model directory "
+                        "in the current format (converts an old one)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("compare", help="evaluate models on the same held-out text and prompts")
     p.add_argument("models", nargs="+")

@@ -13,7 +13,8 @@ from pathlib import Path
 import markovify
 import numpy as np
 import pytest
-from textgen_markov.generator import MARKOVIFY_FILE, MarkovGenerator, finished_sentences
+from textgen_markov import chainfile
+from textgen_markov.generator import CHAIN_FILE, MARKOVIFY_FILE, MODEL_FILE, MarkovGenerator, finished_sentences
 from textgen_markov.levels import END_ID
 
 import toolkit
@@ -75,7 +76,8 @@ def test_chain_is_markovifys_and_loads_in_markovify(words: MarkovGenerator, sher
     reference = markovify.Text(sherlock.train, state_size=2)
     assert words.info()["states"] == len(reference.chain.model)
     assert words.info()["transitions"] == sum(len(f) for f in reference.chain.model.values())
-    saved = words.save(tmp_path / "m") / MARKOVIFY_FILE
+    saved = tmp_path / "m.json"
+    words.export("markovify", saved)
     text = markovify.Text.from_json(saved.read_text())
     assert text.chain.model == reference.chain.model
     assert text.parsed_sentences == reference.parsed_sentences
@@ -199,3 +201,97 @@ def test_options_are_checked() -> None:
     with pytest.raises(ValueError, match="well_formed"):
         toolkit.train("markov", Corpus("t", '"All quoted." "Also quoted."\n' * 5))
     assert toolkit.train("markov", Corpus("t", '"All quoted." "Also quoted."\n' * 5), well_formed=False).info()
+
+
+# -- files: the array format, markovify export and import, old directories --------------------
+
+
+def test_array_format_round_trips_and_is_safetensors(words: MarkovGenerator, tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    chars = toolkit.train("markov", corpus_slice("tinyshakespeare", 60_000), level="char", state_size=5)
+    for model in (words, chars):
+        folder = model.save(tmp_path / model.level.name)
+        assert not (folder / MARKOVIFY_FILE).exists()
+        on_disk = load_file(str(folder / CHAIN_FILE))  # plain safetensors readers take it too
+        assert all(a.dtype.itemsize <= 4 for a in on_disk.values()), "narrow arrays on disk"
+        arrays, _ = chainfile.read(folder / CHAIN_FILE)
+        assert all(not a.flags.owndata and not a.flags.writeable for a in arrays.values()), "views of the mmap"
+        loaded = toolkit.load(folder)
+        for mine, theirs in zip(model.counts.ngram_keys + model.counts.context_keys + model.counts.continuation,
+                                loaded.counts.ngram_keys + loaded.counts.context_keys + loaded.counts.continuation,
+                                strict=True):
+            assert np.array_equal(mine, theirs)
+        assert loaded.generate("The", max_tokens=40, seed=5) == model.generate("The", max_tokens=40, seed=5)
+        assert loaded.score("The end of it.\n").bpc == model.score("The end of it.\n").bpc
+
+
+def test_continuation_counts_match_a_direct_count() -> None:
+    """Kneser-Ney's continuation count of (b, w) is the number of distinct a with (a, b, w) seen."""
+    model = MarkovGenerator.train(Corpus("t", "abracadabra, cabbage, abacab\n" * 3),
+                                  MarkovGenerator.Options(level="char", state_size=2), seed=0)
+    text = "abracadabra, cabbage, abacab\n" * 3
+    padded = "\0\0" + text  # the chain pads with two BEGINs, which count as a left extension
+    grams = {padded[i : i + 3] for i in range(len(padded) - 2)}
+    counts, radix = model.counts, model.counts.radix
+    names = [*model.level.vocab, "\0"]
+    checked = 0
+    for key, distinct in zip(counts.ngram_keys[1].tolist(), counts.continuation[1].tolist(), strict=True):
+        b, w = names[int(counts.context_keys[1][key // radix]) % radix], names[key % radix]
+        if b != "\0":  # a context starting at the text's start keeps its raw count
+            assert distinct == len({g for g in grams if g[1:] == b + w})
+            checked += 1
+    assert checked > 10
+
+
+def test_markovify_export_import_round_trip(words: MarkovGenerator, tmp_path: Path) -> None:
+    chars = toolkit.train("markov", corpus_slice("tinyshakespeare", 40_000), level="char", state_size=4)
+    for model, prompt in ((words, "Sherlock Holmes"), (chars, "ROMEO:")):
+        exported = tmp_path / f"{model.level.name}.json"
+        model.export("markovify", exported)
+        back = toolkit.load(exported)
+        assert back.level.name == model.level.name and back.state_size == model.state_size
+        assert back.generate(prompt, max_tokens=60, seed=7, num_samples=3) == model.generate(
+            prompt, max_tokens=60, seed=7, num_samples=3)
+        assert back.score("A text to score.\n").bpc == pytest.approx(model.score("A text to score.\n").bpc)
+
+
+def test_plain_markovify_file_loads(sherlock: Corpus, tmp_path: Path) -> None:
+    reference = markovify.NewlineText(sherlock.train[:20_000], state_size=2)
+    (tmp_path / "text.json").write_text(reference.to_json())
+    (tmp_path / "chain.json").write_text(reference.chain.to_json())
+    for name in ("text.json", "chain.json"):
+        model = toolkit.load(tmp_path / name)
+        assert model.level.name == "word" and model.state_size == 2
+        assert model.info()["transitions"] == sum(len(f) for f in reference.chain.model.values())
+        assert len(model.generate("", max_tokens=30, seed=1)[0].split()) > 5
+    (tmp_path / "bad.json").write_text('{"state_size": 2, "chain": "[[[\\"a\\"], {\\"b\\": 1}]]"}')
+    with pytest.raises(toolkit.TextgenError, match="state of size 2"):
+        toolkit.load(tmp_path / "bad.json")
+
+
+def test_old_model_directory_loads_with_a_hint(words: MarkovGenerator, tmp_path: Path) -> None:
+    folder = words.save(tmp_path / "old")
+    model = json.loads((folder / MODEL_FILE).read_text())
+    del model["format_version"]
+    (folder / MODEL_FILE).write_text(json.dumps(model))
+    words.export("markovify", folder / MARKOVIFY_FILE)
+    (folder / CHAIN_FILE).unlink()
+    with pytest.warns(FutureWarning, match="textgen export .* --format textgen"):
+        old = toolkit.load(folder)
+    assert old.generate("Holmes", max_tokens=30, seed=2) == words.generate("Holmes", max_tokens=30, seed=2)
+
+
+def test_cli_export_and_convert(words: MarkovGenerator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from toolkit.cli import main
+
+    folder = words.save(tmp_path / "m")
+    assert main(["export", str(folder), "--format", "markovify", str(tmp_path / "m.json")]) == 0
+    assert markovify.Text.from_json((tmp_path / "m.json").read_text()).state_size == 2
+    assert main(["export", str(tmp_path / "m.json"), "--format", "textgen", str(tmp_path / "again")]) == 0
+    assert main(["generate", str(tmp_path / "again"), "--prompt", "Holmes", "--seed", "3", "--max-tokens", "20"]) == 0
+    from_dir = capsys.readouterr().out.splitlines()[-1]
+    assert from_dir == "Holmes" + words.generate("Holmes", seed=3, max_tokens=20)[0]
+    with pytest.raises(SystemExit, match="2"):
+        main(["export", str(folder), "--format", "jsonl", str(tmp_path / "x")])
+    assert "invalid choice" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -21,21 +22,30 @@ from typing import Any
 
 import numpy as np
 
+from toolkit import atomic
 from toolkit.corpora import Corpus
+from toolkit.errors import TextgenError
 from toolkit.generator import Generator
 from toolkit.sampling import Candidates
 
+from . import chainfile
 from .kneser_ney import KneserNey
 from .levels import END_ID, CharLevel, WordLevel
-from .markovify_json import read_text_json, text_json
-from .ngrams import NgramCounts, windows
+from .markovify_json import MarkovifyText, looks_like_markovify, read_text_json, text_json
+from .ngrams import NgramCounts, count_rows
 from .novelty import OverlapIndex
 from .options import MarkovOptions
+from .sentences import Whitespace, rules
 
 MODEL_FILE = "model.json"
-#: markovify.Text.to_json() format: markovify.Text.from_json reads it.
+#: The n-gram tables (and a word chain's training sentences) as narrow arrays, memory-mapped on load.
+CHAIN_FILE = "chain.safetensors"
+#: Where model directories before the array format kept the chain (markovify.Text.to_json()).
 MARKOVIFY_FILE = "markovify.json"
 FORMAT = "textgen-markov"
+FORMAT_VERSION = 2
+#: What `export` writes.
+EXPORT_FORMATS = ("markovify",)
 
 Level = CharLevel | WordLevel
 
@@ -70,19 +80,20 @@ class MarkovGenerator(Generator):
     def train(cls, corpus: Corpus, options: MarkovOptions, *, seed: int, out: Path | None = None
               ) -> MarkovGenerator:
         level_class = WordLevel if options.level == "word" else CharLevel
-        level, tokens, targets = level_class.fit(corpus.train, options)
-        if not len(targets):
+        level, pieces = level_class.fit(corpus.train, options)
+        rows, weights = count_rows(pieces, options.order, len(level.vocab) + 1)
+        if not len(rows):
             raise ValueError(f"corpus {corpus.name!r} has no training sentences at level {options.level!r}"
                              + (" (all failed markovify's input filter; try well_formed=false)"
                                 if options.level == "word" and options.well_formed else ""))
-        return cls._counted(options, level, windows(tokens, targets, options.order), tokens[targets])
+        return cls._counted(options, level, rows[:, :-1], rows[:, -1], weights)
 
     # -- files ---------------------------------------------------------------------------
 
     def save_files(self, folder: Path) -> dict[str, Any]:
-        (folder / MARKOVIFY_FILE).write_text(text_json(self.counts, self.level.vocab, self.level.runs()))
-        model = {"format": FORMAT, "options": self.options.model_dump(mode="json"), "state_size": self.state_size,
-                 "level": self.level.to_json()}
+        model = {"format": FORMAT, "format_version": FORMAT_VERSION, "options": self.options.model_dump(mode="json"),
+                 "state_size": self.state_size, "level": self.level.to_json()}
+        chainfile.write(folder / CHAIN_FILE, {**self.counts.to_arrays(), **self.level.arrays()})
         (folder / MODEL_FILE).write_text(json.dumps(model))
         return {"level": self.level.name, "state_size": self.state_size}
 
@@ -93,12 +104,80 @@ class MarkovGenerator(Generator):
             raise ValueError(f"{MODEL_FILE} is not a {FORMAT} file")
         options = MarkovOptions(**model["options"])
         size = int(model["state_size"])
+        level_class = WordLevel if options.level == "word" else CharLevel
+        if model.get("format_version") is None:  # before the array format: the chain is markovify JSON
+            return cls._from_markovify_file(folder, model, options, size)
+        arrays, _ = chainfile.read(folder / CHAIN_FILE)
+        level = level_class.from_json(model["level"], options, size, arrays)
+        return cls(options, level, NgramCounts.from_arrays(arrays, len(level.vocab) + 1, level.begin_id, size))
+
+    @classmethod
+    def _from_markovify_file(cls, folder: Path, model: dict[str, Any], options: MarkovOptions, size: int
+                             ) -> MarkovGenerator:
+        """A model directory saved before the array format (0.1.0): slow to open, so each load says how
+        to rewrite it."""
+        warnings.warn(f"{folder} holds its chain as markovify JSON, slow to load; rewrite it in the array "
+                      f"format with `textgen export {folder} --format textgen NEW_DIR`", FutureWarning, stacklevel=2)
         vocab = model["level"]["vocab"]
         contexts, followers, counts, sentences = read_text_json(
             (folder / MARKOVIFY_FILE).read_text(encoding="utf-8"), vocab, size)
-        level_class = WordLevel if options.level == "word" else CharLevel
-        level = level_class.from_json(model["level"], options, size, sentences)
+        if options.level == "word":
+            index = {word: i for i, word in enumerate(vocab)}
+            level: Level = WordLevel(vocab, size, options, Whitespace.from_json(model["level"]["whitespace"]),
+                                     np.array([index[w] for s in sentences or [] for w in s], dtype=np.int64),
+                                     np.array([len(s) for s in sentences or []], dtype=np.int64))
+        else:
+            level = CharLevel(vocab, size)
         return cls._counted(options, level, contexts, followers, counts)
+
+    # -- markovify files -------------------------------------------------------------------
+
+    @classmethod
+    def recognizes(cls, path: Path) -> bool:
+        """A markovify JSON file (``Text.to_json()`` or ``Chain.to_json()``) loads as a model."""
+        return path.is_file() and looks_like_markovify(path)
+
+    @classmethod
+    def from_pretrained(cls, source: str, *, device: str = "auto") -> MarkovGenerator:
+        path = Path(source).expanduser()
+        if not (path.is_file() and looks_like_markovify(path)):
+            raise TextgenError(f"markov loads model directories and markovify JSON files; {source!r} is neither")
+        try:
+            return cls.from_markovify(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise TextgenError(f"{path}: not a markovify JSON file this plugin can read ({exc})") from None
+
+    @classmethod
+    def from_markovify(cls, data: str) -> MarkovGenerator:
+        """A model from markovify JSON. A word chain unless the file says otherwise (our export) or has no
+        sentences and only one-character tokens; sentences end as in ``markovify.Text`` unless it says."""
+        text = MarkovifyText.parse(data)
+        extra, tokens = text.extra, text.tokens()
+        char = text.sentences is None and all(len(t) == 1 for t in tokens)
+        level_name = extra.get("level", "char" if char else "word")
+        options = MarkovOptions(level=level_name, state_size=text.state_size,
+                                sentences=extra.get("sentences", "text"), well_formed=extra.get("well_formed", True))
+        if level_name == "char":
+            level: Level = CharLevel(["<unk>", *sorted(tokens)], text.state_size)
+        else:
+            sentences = text.sentences if text.sentences is not None else [tokens]
+            if "whitespace" in extra:
+                whitespace = Whitespace.from_json(extra["whitespace"])
+            else:  # a plain markovify file keeps no spacing: single spaces, one sentence a line
+                joined = "\n".join(" ".join(words) for words in sentences)
+                whitespace = Whitespace.fit(joined, rules(options.sentences, False).sentence_split(joined))
+            level = WordLevel.from_sentences(sentences, text.state_size, options, whitespace)
+        return cls._counted(options, level, *text.table(level.vocab))
+
+    def export(self, fmt: str, out: Path) -> None:
+        """Write the model in another tool's format: ``markovify`` is ``markovify.Text.to_json()``, which
+        ``markovify.Text.from_json`` reads and `from_markovify` reads back into the same model."""
+        if fmt not in EXPORT_FORMATS:
+            raise TextgenError(f"markov exports to {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+        extra = {"level": self.level.name, "sentences": self.options.sentences,
+                 "well_formed": self.options.well_formed, **self.level.to_json()}
+        extra.pop("vocab")
+        atomic.write_text(out, text_json(self.counts, self.level.vocab, self.level.runs(), extra))
 
     # -- tokens ----------------------------------------------------------------------
 
@@ -157,9 +236,7 @@ class MarkovGenerator(Generator):
 
     @cached_property
     def _overlap_index(self) -> OverlapIndex:
-        index = self.level.index
-        words = [index[word] for words in self.level.runs() for word in words]
-        return OverlapIndex(np.array(words, dtype=np.int64), self.options.max_overlap_total + 1)
+        return OverlapIndex(self.level.words, self.options.max_overlap_total + 1)
 
     def copies_training(self, words: Sequence[int]) -> bool:
         """Whether a sentence's word ids overlap the training text by markovify's rule."""

@@ -8,7 +8,7 @@ character chain has one run, the whole text, and no END.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import chain
 from typing import Any
 
@@ -17,11 +17,15 @@ from markovify.chain import END
 
 from toolkit.tokenize import UNK, UNK_TEXT, CharTokenizer
 
+from .ngrams import BATCH, smallest_uint
 from .options import MarkovOptions
 from .sentences import Whitespace, rules, segment
 
 UNK_ID = 0
 END_ID = 1
+
+#: Padded tokens and the positions in them to predict: what `ngrams.count_rows` counts.
+Piece = tuple[np.ndarray, np.ndarray]
 
 
 def pad_runs(runs: Sequence[Sequence[int]], size: int, begin: int, end: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -46,14 +50,32 @@ class CharLevel:
         self.tokenizer = CharTokenizer(vocab)
         self.vocab, self.size = self.tokenizer.vocab, size
         self.begin_id, self.end_id = len(vocab), None
+        if vocab[0] != UNK or vocab[1:] != sorted(vocab[1:]):
+            raise ValueError("a character vocabulary is <unk> and then the characters in order")
+        self.points = np.array([ord(c) for c in vocab[1:]], dtype=np.uint32)
 
     @classmethod
-    def fit(cls, text: str, options: MarkovOptions) -> tuple[CharLevel, np.ndarray, np.ndarray]:
+    def fit(cls, text: str, options: MarkovOptions) -> tuple[CharLevel, Iterator[Piece]]:
         level = cls(CharTokenizer.fit(text).vocab, options.order)
-        return (level, *level.tokens(text))
+        return level, level.pieces(text)
+
+    def ids(self, text: str) -> np.ndarray:
+        """Token ids of ``text`` (vectorised: a binary search over the vocabulary's code points)."""
+        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        where = np.minimum(self.points.searchsorted(points), len(self.points) - 1)
+        return np.where(self.points[where] == points, where + 1, UNK_ID).astype(np.int64)
+
+    def pieces(self, text: str) -> Iterator[Piece]:
+        """The text in pieces of `ngrams.BATCH` characters, each after the ``size`` tokens before it
+        (BEGINs at the start), so counting never holds the whole corpus as token ids."""
+        before = np.full(self.size, self.begin_id, dtype=np.int64)
+        for at in range(0, len(text), BATCH):
+            tokens = np.concatenate([before, self.ids(text[at : at + BATCH])])
+            yield tokens, np.arange(self.size, len(tokens))
+            before = tokens[len(tokens) - self.size :]
 
     def tokens(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        return pad_runs([self.encode(text)], self.size, self.begin_id, None)
+        return pad_runs([self.ids(text)], self.size, self.begin_id, None)
 
     def scoring(self, text: str) -> tuple[np.ndarray, np.ndarray, float]:
         """Padded tokens, positions to predict, and the nats the chain does not cover (unknown chars)."""
@@ -81,8 +103,11 @@ class CharLevel:
     def to_json(self) -> dict[str, Any]:
         return {"vocab": self.vocab}
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {}
+
     @classmethod
-    def from_json(cls, data: dict[str, Any], options: MarkovOptions, size: int, sentences: list[list[str]] | None
+    def from_json(cls, data: dict[str, Any], options: MarkovOptions, size: int, arrays: dict[str, np.ndarray]
                   ) -> CharLevel:
         return cls(data["vocab"], size)
 
@@ -93,10 +118,13 @@ class WordLevel:
     name = "word"
 
     def __init__(self, vocab: list[str], size: int, options: MarkovOptions, whitespace: Whitespace,
-                 sentences: list[list[str]]) -> None:
+                 words: np.ndarray, lengths: np.ndarray) -> None:
         if vocab[:2] != [UNK, END]:
             raise ValueError("a word vocabulary must start with <unk> and markovify's END")
-        self.vocab, self.size, self.whitespace, self.sentences = vocab, size, whitespace, sentences
+        if int(lengths.sum()) != len(words):
+            raise ValueError("the training sentences' lengths do not add up to their words")
+        self.vocab, self.size, self.whitespace = vocab, size, whitespace
+        self.words, self.lengths = words, lengths  # the training sentences as word ids, back to back
         self.index = {word: i for i, word in enumerate(vocab)}
         self.begin_id, self.end_id = len(vocab), END_ID
         self.parser = rules(options.sentences, options.well_formed)
@@ -104,17 +132,28 @@ class WordLevel:
         self.pieces = [" " + UNK_TEXT, "\n" if self.newline else "", *(" " + word for word in vocab[2:])]
 
     @classmethod
-    def fit(cls, text: str, options: MarkovOptions) -> tuple[WordLevel, np.ndarray, np.ndarray]:
+    def from_sentences(cls, sentences: list[list[str]], size: int, options: MarkovOptions,
+                       whitespace: Whitespace) -> WordLevel:
+        """The level of markovify's parsed sentences; the vocabulary is their words, most frequent first."""
+        frequency = Counter(chain.from_iterable(sentences))
+        vocab = [UNK, END, *sorted(frequency, key=lambda word: (-frequency[word], word))]
+        index = {word: i for i, word in enumerate(vocab)}
+        words = np.fromiter((index[w] for s in sentences for w in s), dtype=np.int64)
+        lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
+        return cls(vocab, size, options, whitespace, words, lengths)
+
+    @classmethod
+    def fit(cls, text: str, options: MarkovOptions) -> tuple[WordLevel, list[Piece]]:
         parser = rules(options.sentences, options.well_formed)
         pieces = parser.sentence_split(text)
         # markovify's generate_corpus, sharing the split with the whitespace model
         sentences = [parser.word_split(s) for s in pieces if parser.test_sentence_input(s)]
-        frequency = Counter(chain.from_iterable(sentences))
-        vocab = [UNK, END, *sorted(frequency, key=lambda word: (-frequency[word], word))]
-        level = cls(vocab, options.order, options, Whitespace.fit(text, pieces), sentences)
-        index = level.index
-        runs = [[index[word] for word in words] for words in sentences]
-        return (level, *pad_runs(runs, level.size, level.begin_id, END_ID))
+        level = cls.from_sentences(sentences, options.order, options, Whitespace.fit(text, pieces))
+        return level, [pad_runs(level.sentence_ids(), level.size, level.begin_id, END_ID)]
+
+    def sentence_ids(self) -> list[np.ndarray]:
+        """The word ids of each training sentence."""
+        return np.split(self.words, np.cumsum(self.lengths)[:-1]) if len(self.lengths) else []
 
     def scoring(self, text: str) -> tuple[np.ndarray, np.ndarray, float]:
         """Padded sentences (END after each finished one), positions to predict, and the nats of
@@ -161,15 +200,19 @@ class WordLevel:
         return (self.begin_id,) * self.size
 
     def runs(self) -> list[list[str]] | None:
-        return self.sentences
+        vocab = self.vocab
+        return [[vocab[i] for i in ids] for ids in map(np.ndarray.tolist, self.sentence_ids())]
 
     def to_json(self) -> dict[str, Any]:
         return {"vocab": self.vocab, "whitespace": self.whitespace.to_json()}
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any], options: MarkovOptions, size: int, sentences: list[list[str]] | None
-                  ) -> WordLevel:
-        if sentences is None:
-            raise ValueError("a word chain needs its parsed_sentences")
-        return cls(data["vocab"], size, options, Whitespace.from_json(data["whitespace"]), sentences)
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"sentences.words": smallest_uint(self.words), "sentences.lengths": smallest_uint(self.lengths)}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any], options: MarkovOptions, size: int, arrays: dict[str, np.ndarray]
+                  ) -> WordLevel:
+        if "sentences.words" not in arrays:
+            raise ValueError("a word chain needs its training sentences")
+        return cls(data["vocab"], size, options, Whitespace.from_json(data["whitespace"]),
+                   arrays["sentences.words"].astype(np.int64), arrays["sentences.lengths"].astype(np.int64))

@@ -12,10 +12,15 @@ has length k, sorted, so the followers of a context are one contiguous slice.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+
+#: Training positions counted per batch while streaming: bounds the working memory of a build.
+BATCH = 1 << 20
 
 
 def windows(tokens: np.ndarray, targets: np.ndarray, size: int) -> np.ndarray:
@@ -23,15 +28,67 @@ def windows(tokens: np.ndarray, targets: np.ndarray, size: int) -> np.ndarray:
     return tokens[targets[:, None] - size + np.arange(size)]
 
 
+def smallest_uint(values: np.ndarray) -> np.ndarray:
+    """``values`` (all >= 0) in the narrowest unsigned dtype that holds them: what goes to disk."""
+    top = int(values.max()) if len(values) else 0
+    dtype = next(d for d in (np.uint8, np.uint16, np.uint32, np.uint64) if top <= np.iinfo(d).max)
+    return values.astype(dtype, copy=False)
+
+
+def _packable(radix: int, width: int) -> bool:
+    """Whether a row of ``width`` tokens below ``radix`` packs into one int64 (radix ** width < 2 ** 63)."""
+    return width * math.log2(radix) < 63
+
+
+def unique_rows(rows: np.ndarray, weights: np.ndarray, radix: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of token ids and their summed weights. Rows are packed into one int64 each when
+    the radix allows (a 1-D sort, several times faster than ``np.unique(axis=0)``)."""
+    if not len(rows):
+        return rows, weights
+    if not _packable(radix, rows.shape[1]):
+        found, inverse = np.unique(rows, axis=0, return_inverse=True)
+        return found, np.bincount(inverse.ravel(), weights=weights, minlength=len(found)).astype(np.int64)
+    packed = np.zeros(len(rows), dtype=np.int64)
+    for column in rows.T:
+        packed = packed * radix + column
+    keys, inverse = np.unique(packed, return_inverse=True)
+    total = np.bincount(inverse, weights=weights, minlength=len(keys)).astype(np.int64)
+    found = np.empty((len(keys), rows.shape[1]), dtype=rows.dtype)
+    for j in range(rows.shape[1] - 1, -1, -1):
+        found[:, j] = keys % radix
+        keys //= radix
+    return found, total
+
+
+def count_rows(pieces: Iterable[tuple[np.ndarray, np.ndarray]], size: int, radix: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (``size`` tokens of context, next token) rows and their counts, counted piece by piece.
+
+    Each piece is (padded tokens, positions to predict), as `windows` takes them; only one
+    batch of windows and the distinct rows so far are in memory at a time, so counting a
+    corpus needs little more than its table of distinct n-grams.
+    """
+    dtype = smallest_uint(np.array([radix]))
+    seen = np.zeros((0, size + 1), dtype=dtype.dtype)
+    totals = np.zeros(0, dtype=np.int64)
+    for tokens, targets in pieces:
+        for at in range(0, len(targets), BATCH):
+            batch = targets[at : at + BATCH]
+            rows = np.column_stack([windows(tokens, batch, size), tokens[batch]]).astype(dtype.dtype)
+            rows, weights = unique_rows(rows, np.ones(len(rows), dtype=np.int64), radix)
+            seen, totals = unique_rows(np.concatenate([seen, rows]), np.concatenate([totals, weights]), radix)
+    return seen, totals
+
+
 @dataclass
 class NgramCounts:
-    """Raw and continuation counts of the n-grams of orders 1 .. state_size + 1."""
+    """Raw counts of the n-grams of orders 1 .. state_size + 1 (Kneser-Ney's continuation counts on demand)."""
 
     radix: int
+    begin_id: int
     context_keys: list[np.ndarray]
     ngram_keys: list[np.ndarray]
     counts: list[np.ndarray]
-    continuation: list[np.ndarray]
 
     @property
     def state_size(self) -> int:
@@ -42,38 +99,81 @@ class NgramCounts:
               weights: np.ndarray | None = None) -> NgramCounts:
         """Count ``targets`` after each row of ``contexts`` (and after every suffix of it).
 
-        Rows may repeat (one per training position) or be unique with ``weights`` (a saved
-        table); both give the same counts. Continuation counts (Kneser-Ney's number of
-        distinct left extensions) are kept for the lower orders, except for contexts that
-        start at a sentence start, whose left extension is always BEGIN: those keep their
-        raw counts, as KenLM does.
+        Rows may repeat (one per training position) or be unique with ``weights`` (a
+        counted or saved table); both give the same counts. Columns are widened to int64
+        one at a time, so ``contexts`` may stay in a narrow dtype.
         """
         rows, size = contexts.shape
-        contexts = contexts.astype(np.int64, copy=False)
         targets = targets.astype(np.int64, copy=False)
         context_id = np.zeros(rows, dtype=np.int64)
         context_keys = [np.zeros(1, dtype=np.int64)]
         ngram_keys: list[np.ndarray] = []
         counts: list[np.ndarray] = []
-        continuation: list[np.ndarray] = []
-        previous = None
         for k in range(size + 1):
             if k:
-                keys, context_id = np.unique(context_id * radix + contexts[:, size - k], return_inverse=True)
+                keys, context_id = np.unique(context_id * radix + contexts[:, size - k].astype(np.int64),
+                                             return_inverse=True)
                 context_keys.append(keys)
             keys, inverse = np.unique(context_id * radix + targets, return_inverse=True)
             ngram_keys.append(keys)
             counts.append(np.bincount(inverse, weights=weights, minlength=len(keys)).astype(np.int64))
-            if previous is not None:  # continuation counts of order k - 1 from the n-grams of order k
-                parent = np.empty(len(keys), dtype=np.int64)
-                parent[inverse] = previous
-                continuation.append(np.bincount(parent, minlength=len(ngram_keys[k - 1])))
-            previous = inverse
-        continuation.append(counts[size])
-        for k in range(1, size):  # contexts whose oldest token is BEGIN keep raw counts
-            starts_sentence = context_keys[k][ngram_keys[k] // radix] % radix == begin_id
-            continuation[k] = np.where(starts_sentence, counts[k], continuation[k])
-        return cls(radix, context_keys, ngram_keys, counts, continuation)
+        return cls(radix, begin_id, context_keys, ngram_keys, counts)
+
+    @cached_property
+    def continuation(self) -> list[np.ndarray]:
+        """Kneser-Ney's counts: for each n-gram below the highest order, how many distinct tokens precede
+        it; the highest order, and contexts that start at a sentence start (whose left extension is
+        always BEGIN), keep their raw counts, as KenLM does."""
+        radix, size = self.radix, self.state_size
+        continuation = []
+        for k in range(size):  # order k from the n-grams one order up, each mapped to its suffix
+            keys = self.ngram_keys[k + 1]
+            suffix = self.ngram_index(k, self.context_keys[k + 1][keys // radix] // radix, keys % radix)
+            distinct = np.bincount(suffix, minlength=len(self.ngram_keys[k]))
+            if k:
+                starts_sentence = self.context_keys[k][self.ngram_keys[k] // radix] % radix == self.begin_id
+                distinct = np.where(starts_sentence, self.counts[k], distinct)
+            continuation.append(distinct)
+        continuation.append(self.counts[size])
+        return continuation
+
+    # -- the array format ------------------------------------------------------------------
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The trie as narrow arrays (a few bytes per n-gram): per order, each context's number of
+        followers and the followers' tokens and counts, and each context's oldest token and
+        how many contexts extend each shorter one. `from_arrays` rebuilds the keys with a cumulative
+        sum, no search and no Python loop over states."""
+        radix, arrays = self.radix, {}
+        for k, keys in enumerate(self.ngram_keys):
+            arrays[f"next.{k}"] = smallest_uint(keys % radix)
+            arrays[f"followers.{k}"] = smallest_uint(np.bincount(keys // radix, minlength=len(self.context_keys[k])))
+            arrays[f"counts.{k}"] = smallest_uint(self.counts[k])
+            if k:
+                contexts = self.context_keys[k]
+                arrays[f"oldest.{k}"] = smallest_uint(contexts % radix)
+                arrays[f"extensions.{k}"] = smallest_uint(
+                    np.bincount(contexts // radix, minlength=len(self.context_keys[k - 1])))
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], radix: int, begin_id: int, size: int) -> NgramCounts:
+        """The counts from `to_arrays`'s output; ValueError if the arrays do not fit together."""
+        def keys(per_parent: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+            if int(per_parent.sum()) != len(tokens):
+                raise ValueError("the chain arrays do not fit together (damaged file?)")
+            return np.repeat(np.arange(len(per_parent), dtype=np.int64), per_parent) * radix + tokens
+
+        context_keys = [np.zeros(1, dtype=np.int64)]
+        ngram_keys, counts = [], []
+        for k in range(size + 1):
+            if k:
+                context_keys.append(keys(arrays[f"extensions.{k}"], arrays[f"oldest.{k}"]))
+            if len(arrays[f"followers.{k}"]) != len(context_keys[k]):
+                raise ValueError("the chain arrays do not fit together (damaged file?)")
+            ngram_keys.append(keys(arrays[f"followers.{k}"], arrays[f"next.{k}"]))
+            counts.append(arrays[f"counts.{k}"].astype(np.int64))
+        return cls(radix, begin_id, context_keys, ngram_keys, counts)
 
     def contexts(self, context_id: np.ndarray) -> np.ndarray:
         """Tokens (oldest first) of highest-order contexts given by id: shape ``(len(context_id), state_size)``."""
@@ -127,7 +227,7 @@ class NgramCounts:
         next_ids = np.concatenate([keys % self.radix for keys in self.ngram_keys])
         log_counts = np.log(np.concatenate(self.counts).astype(np.float64))
         offsets = np.cumsum([0] + [len(keys) for keys in self.ngram_keys]).tolist()
-        starts = [(keys // self.radix).searchsorted(np.arange(len(self.context_keys[k]) + 1))
+        starts = [np.concatenate([[0], np.bincount(keys // self.radix, minlength=len(self.context_keys[k])).cumsum()])
                   for k, keys in enumerate(self.ngram_keys)]
         return next_ids, log_counts, offsets, starts
 
