@@ -295,3 +295,43 @@ def test_cli_export_and_convert(words: MarkovGenerator, tmp_path: Path, capsys: 
     with pytest.raises(SystemExit, match="2"):
         main(["export", str(folder), "--format", "jsonl", str(tmp_path / "x")])
     assert "invalid choice" in capsys.readouterr().err
+
+
+# -- sentence mode (one item per line or running prose) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def titles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """AG News titles, one short item per line, written at test time (skips if the corpora are not here)."""
+    source = CORPORA / "ag_news_test.csv"
+    if not source.is_file():
+        pytest.skip(f"ag_news_test.csv is not in TEXTGEN_CORPORA ({CORPORA})")
+    import csv
+
+    with source.open(encoding="utf-8", newline="") as file:
+        lines = [row[1] for row, _ in zip(csv.reader(file), range(3000), strict=False)]
+    path = tmp_path_factory.mktemp("titles") / "titles.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_one_item_per_line_corpus_gets_newline_mode(titles: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no dropped-sentence warning by default
+        model = toolkit.train("markov", titles, level="word")
+    report = model.training["sentences"]
+    assert report["mode"] == "newline" and "one item per line" in report["why"]
+    lines = [line for line in titles.read_text().split("\n") if line.strip()]
+    assert report["split"] >= 0.9 * len(lines) * 0.9  # the training split: the first 90% of the lines
+    assert report["kept"] >= 0.95 * report["split"], report["summary"]
+    assert "\n" in model.generate("", max_tokens=80, seed=1)[0], "one item per line comes back out"
+    with pytest.warns(UserWarning, match="dropped .*more than a fifth"):
+        forced = toolkit.train("markov", titles, level="word", sentences="text")
+    assert forced.training["sentences"]["why"] == "set with -o sentences"
+    assert forced.training["val_bpc"] > model.training["val_bpc"]
+
+
+def test_prose_gets_text_mode(sherlock: Corpus) -> None:
+    report = toolkit.train("markov", sherlock).training["sentences"]
+    assert report["mode"] == "text" and "running prose" in report["why"]
+    assert report["summary"].startswith("sentences: text") and f"{report['kept']:,} of" in report["summary"]

@@ -79,6 +79,7 @@ class MarkovGenerator(Generator):
     @classmethod
     def train(cls, corpus: Corpus, options: MarkovOptions, *, seed: int, out: Path | None = None
               ) -> MarkovGenerator:
+        options, why = options.resolved(corpus.train) if options.level == "word" else (options, "")
         level_class = WordLevel if options.level == "word" else CharLevel
         level, pieces = level_class.fit(corpus.train, options)
         rows, weights = count_rows(pieces, options.order, len(level.vocab) + 1)
@@ -86,7 +87,17 @@ class MarkovGenerator(Generator):
             raise ValueError(f"corpus {corpus.name!r} has no training sentences at level {options.level!r}"
                              + (" (all failed markovify's input filter; try well_formed=false)"
                                 if options.level == "word" and options.well_formed else ""))
-        return cls._counted(options, level, rows[:, :-1], rows[:, -1], weights)
+        model = cls._counted(options, level, rows[:, :-1], rows[:, -1], weights)
+        if isinstance(level, WordLevel):
+            report = level.report(why)
+            model.training = {"sentences": report}
+            if report["dropped"] * 5 > report["split"]:
+                warnings.warn(f"markov: markovify's input filter dropped {report['dropped']:,} of "
+                              f"{report['split']:,} training sentences (more than a fifth; it refuses quotes and "
+                              f"brackets); -o well_formed=false keeps them"
+                              + ("" if options.sentences == "newline" else ", -o sentences=newline splits at lines"),
+                              UserWarning, stacklevel=2)
+        return model
 
     # -- files ---------------------------------------------------------------------------
 

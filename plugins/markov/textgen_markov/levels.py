@@ -125,6 +125,7 @@ class WordLevel:
             raise ValueError("the training sentences' lengths do not add up to their words")
         self.vocab, self.size, self.whitespace = vocab, size, whitespace
         self.words, self.lengths = words, lengths  # the training sentences as word ids, back to back
+        self.split_sentences = len(lengths)  # before markovify's input filter (fit knows more)
         self.index = {word: i for i, word in enumerate(vocab)}
         self.begin_id, self.end_id = len(vocab), END_ID
         self.parser = rules(options.sentences, options.well_formed)
@@ -149,7 +150,16 @@ class WordLevel:
         # markovify's generate_corpus, sharing the split with the whitespace model
         sentences = [parser.word_split(s) for s in pieces if parser.test_sentence_input(s)]
         level = cls.from_sentences(sentences, options.order, options, Whitespace.fit(text, pieces))
+        level.split_sentences = sum(1 for piece in pieces if piece.strip())
         return level, [pad_runs(level.sentence_ids(), level.size, level.begin_id, END_ID)]
+
+    def report(self, why: str) -> dict[str, Any]:
+        """The sentence mode, why, and what markovify's input filter dropped: for the training summary."""
+        mode = "newline" if self.newline else "text"
+        split, kept = self.split_sentences, len(self.lengths)
+        summary = (f"sentences: {mode} ({why}); markovify's input filter kept {kept:,} of {split:,} "
+                   f"({split - kept:,} dropped)")
+        return {"mode": mode, "why": why, "split": split, "kept": kept, "dropped": split - kept, "summary": summary}
 
     def sentence_ids(self) -> list[np.ndarray]:
         """The word ids of each training sentence."""

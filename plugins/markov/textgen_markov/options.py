@@ -8,6 +8,8 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from toolkit.options import Options
 
+from .sentences import choose_mode
+
 #: Default state size per level. 6 characters gave the lowest held-out bits per
 #: character on Tiny Shakespeare (bench/markov.py, bench/RESULTS.md).
 DEFAULT_STATE_SIZE = {"word": 2, "char": 6}
@@ -20,10 +22,12 @@ class MarkovOptions(Options):
     state_size: int | None = Field(
         None, ge=1,
         description="Tokens of context: words 1..4 (default 2), characters 1..16 (default 6, best held-out bpc).")
-    sentences: Literal["text", "newline"] = Field(
-        "text", description="Word level: sentences end at . ! ? (markovify.Text) or at newlines (NewlineText).")
-    well_formed: bool = Field(
-        True, description="Word level: skip training sentences with quotes or brackets (markovify's input filter).")
+    sentences: Literal["auto", "text", "newline"] = Field(
+        "auto", description="Word level: sentences end at . ! ? (markovify.Text) or at newlines (NewlineText); "
+                            "auto: newline for one short item per line, else text (see the plugin's README).")
+    well_formed: bool | None = Field(
+        None, description="Word level: skip training sentences with quotes or brackets (markovify's input filter); "
+                          "default: on for sentences=text, off for newline (one item per line keeps its brackets).")
     novelty: bool = Field(
         False, description="Word level: redraw sentences that copy the training text (markovify's output test).")
     max_overlap_ratio: float = Field(
@@ -47,6 +51,16 @@ class MarkovOptions(Options):
         if value and info.data.get("level") == "char":
             raise ValueError("novelty filters sentences, so it needs level='word'")
         return value
+
+    def resolved(self, text: str) -> tuple[MarkovOptions, str]:
+        """These options with the word level's defaults that depend on the corpus filled in (the
+        sentence mode, then the input filter), and why that mode."""
+        why, update = "set with -o sentences", {}
+        if self.sentences == "auto":
+            update["sentences"], why = choose_mode(text)
+        if self.well_formed is None:
+            update["well_formed"] = update.get("sentences", self.sentences) == "text"
+        return self.model_copy(update=update), why
 
     @property
     def order(self) -> int:

@@ -44,6 +44,29 @@ class NewlineRules(_Rules, markovify.NewlineText):
     """Sentences end at newlines, as in `markovify.NewlineText`."""
 
 
+#: A sentence end as the mode rule counts it: . ! or ? (after any closing quotes or brackets) before a space.
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
+#: The mode rule's limits: a line of at most this many words (median) is short ...
+SHORT_LINE_WORDS = 20
+#: ... and a text with fewer than this fraction of lines holding a sentence end has little punctuation.
+PUNCTUATED_LINES = 0.25
+
+
+def choose_mode(text: str) -> tuple[Literal["text", "newline"], str]:
+    """markovify's NewlineText for one short item per line (titles, names, headlines), Text for running
+    prose, and why: short lines (median words) with little sentence punctuation mean one item per line."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if not lines:
+        return "text", "no lines"
+    lengths = sorted(len(line.split()) for line in lines)
+    median = lengths[len(lengths) // 2]
+    punctuated = sum(1 for line in lines if _SENTENCE_END.search(line)) / len(lines)
+    mode: Literal["text", "newline"] = (
+        "newline" if median <= SHORT_LINE_WORDS and punctuated < PUNCTUATED_LINES else "text")
+    return mode, (f"median line {median} words, {punctuated:.0%} of lines with . ! or ?: "
+                  + ("one item per line" if mode == "newline" else "running prose"))
+
+
 def rules(sentences: Literal["text", "newline"], well_formed: bool) -> markovify.Text:
     return (NewlineRules if sentences == "newline" else TextRules)(well_formed)
 
