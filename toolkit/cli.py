@@ -78,8 +78,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         print(f"trained {args.plugin} on {corpus.name} in {result['train_seconds']:.1f}s; "
               f"held-out {result['val_bpc']:.4f} bits per character; saved to {args.out}")
-        if "sizing" in result:
-            print(result["sizing"]["summary"])
+        for part in ("sizing", "sentences"):  # what the plugin chose from the corpus, and why
+            if part in result:
+                print(result[part]["summary"])
     return 0
 
 

@@ -335,3 +335,11 @@ def test_prose_gets_text_mode(sherlock: Corpus) -> None:
     report = toolkit.train("markov", sherlock).training["sentences"]
     assert report["mode"] == "text" and "running prose" in report["why"]
     assert report["summary"].startswith("sentences: text") and f"{report['kept']:,} of" in report["summary"]
+
+
+def test_training_summary_states_the_mode(titles: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from toolkit.cli import main
+
+    assert main(["train", "markov", "--corpus", str(titles), "--level", "word", "--out", str(tmp_path / "m")]) == 0
+    out = capsys.readouterr().out
+    assert "sentences: newline (" in out and "dropped)" in out
