@@ -149,3 +149,13 @@ def test_training_records_the_sizing_and_the_users_option_wins(tmp_path, capsys)
     assert model["hidden_size"] == 24  # the user's, not the row's 128
     assert model["embedding_size"] == TABLES["lstm"][0].values["embedding_size"]
     assert model["dropout"] == training["sizing"]["chosen"]["dropout"]
+
+
+def test_demo_neural_models_take_their_sizes_from_the_rule():
+    from toolkit.demo import RECIPES
+
+    neural = [r for r in RECIPES if r.plugin in TABLES]
+    assert {r.plugin for r in neural} == set(TABLES)
+    for recipe in neural:
+        fixed = set(recipe.options) & ({"preset", *TABLES[recipe.plugin][0].values})
+        assert not fixed, f"demo recipe {recipe.label} fixes {fixed}"

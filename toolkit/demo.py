@@ -44,7 +44,7 @@ RECIPES = (
     Recipe("markov-char", "markov", {"level": "char"}),
     Recipe("markov-word", "markov", {"level": "word"}),
     Recipe("lstm-char", "lstm", {"level": "char"}, timed=True),
-    Recipe("gpt2-baby-char", "gpt2", {"preset": "baby", "level": "char"}, timed=True),
+    Recipe("gpt2-char", "gpt2", {"level": "char"}, timed=True),  # sized by toolkit.sizing for the budget
 )
 
 
