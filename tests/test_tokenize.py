@@ -66,23 +66,43 @@ def test_char_unknowns_by_hand():
 
 
 def test_word_unknowns_by_hand():
-    tokenizer = WordTokenizer.fit("aa b aa\n", max_vocab=4)  # pieces: "aa" x2, " " x2, "b", "\n"
-    assert tokenizer.vocab == [UNK, " ", "aa", "\n"]
-    assert tokenizer.encode("aa b aa") == [2, 1, 0, 1, 2]
-    assert tokenizer.unknowns("aa b ab") == ["b", "ab"]
-    # add-one character unigram over the training text's 4 characters, plus end and escape
-    total = 8 + 4 + 2
-    b_nats = -math.log((1 + 1) / total) - math.log(1 / total)
-    assert tokenizer.unknown_nats("aa b") == pytest.approx(b_nats)
+    tokenizer = WordTokenizer.fit("aa aa b aa\n", max_vocab=4)  # pieces: "aa", " aa" x2, " b", "\n"
+    assert tokenizer.vocab == [UNK, " aa", "\n", " b"]
+    assert tokenizer.encode("aa b aa") == [0, 3, 1]
+    assert tokenizer.unknowns("aa b ab") == ["aa", " ab"]
+    # add-one character unigram over the training text's 11 characters (4 kinds), plus end and escape
+    total = 11 + 4 + 2
+    aa_nats = -2 * math.log((6 + 1) / total) - math.log(1 / total)
+    assert tokenizer.unknown_nats("aa b") == pytest.approx(aa_nats)
     z_nats = -math.log(1 / total) + UNICODE_NATS - math.log(1 / total)
     assert tokenizer.unknown_nats("z") == pytest.approx(z_nats)
 
 
 def test_word_vocab_keeps_the_most_frequent():
     tokenizer = WordTokenizer.fit("x y y z z z", max_vocab=3)
-    assert tokenizer.vocab == [UNK, " ", "z"]
+    assert tokenizer.vocab == [UNK, " z", " y"]
     with pytest.raises(ValueError, match="max_vocab"):
         WordTokenizer.fit("x", max_vocab=1)
+
+
+def test_words_carry_their_leading_space_and_whitespace_runs_are_kept():
+    text = "ROMEO:\n\tThe  cat,   sat \n\n  on\t\tthe mat.  \n"
+    assert WordTokenizer.pieces(text) == ["ROMEO", ":", "\n\t", "The", " ", " cat", ",", "  ", " sat", " \n\n ",
+                                          " on", "\t\t", "the", " mat", ".", "  \n"]
+    tokenizer = WordTokenizer.fit(text)
+    assert tokenizer.decode(tokenizer.encode(text)) == text
+    assert tokenizer.unknown_nats(text) == 0.0
+    spaced = WordTokenizer.fit("the cat sat on the mat\n")
+    assert " " not in spaced.vocab  # a single space between words is never a token of its own
+
+
+def test_word_tokenizer_saved_before_leading_spaces_still_splits_as_it_did():
+    old = {"level": "word", "vocab": [UNK, " ", "the", "cat", "\n"], "char_counts": {"t": 2}}
+    tokenizer = Tokenizer.from_json(old)
+    assert tokenizer.split("the cat\n") == ["the", " ", "cat", "\n"] and tokenizer.encode("the cat\n") == [2, 1, 3, 4]
+    assert Tokenizer.from_json(WordTokenizer.fit("the cat").to_json()).split("the cat") == ["the", " cat"]
+    with pytest.raises(ValueError, match="spacing 'tabs'"):
+        WordTokenizer([UNK], {}, spacing="tabs")
 
 
 @pytest.mark.parametrize("tokenizer", [CharTokenizer.fit(TRAIN), WordTokenizer.fit(TRAIN)], ids=["char", "word"])

@@ -21,7 +21,14 @@ UNK_TEXT = "\ufffd"
 #: Code length of one character outside any vocabulary: uniform over Unicode scalars.
 UNICODE_NATS = math.log(0x110000 - 0x800)
 
-_WORD_PIECES = re.compile(r"\w+|[^\w\s]|\s+")
+#: How a word tokenizer cuts text into pieces; concatenated, the pieces are the text again.
+#: ``"leading"``: a word or punctuation mark carries one leading space, as in GPT-2's byte-level
+#: BPE, and any other whitespace (a newline, a tab, the rest of a run of spaces) is a piece of
+#: its own. A model then writes "word, space" as one choice and cannot glue words together by
+#: failing to emit a separate space token. ``"separate"``: every whitespace run is its own
+#: piece, as in models saved before the leading space; kept so they still load.
+WORD_SPACINGS = {"leading": re.compile(r" ?\w+| ?[^\w\s]|\s+(?= \S)|\s+"),
+                 "separate": re.compile(r"\w+|[^\w\s]|\s+")}
 
 
 class Tokenizer:
@@ -90,16 +97,21 @@ class CharTokenizer(Tokenizer):
 
 
 class WordTokenizer(Tokenizer):
-    """Words, single punctuation marks and whitespace runs: concatenating them gives the text back.
+    """Words and single punctuation marks with their leading space, and whitespace runs.
 
-    The vocabulary holds the ``max_vocab - 1`` most frequent pieces of the training split.
-    An unknown word is spelled with a character unigram model fitted on the same split.
+    Concatenating the pieces gives the text back (see `WORD_SPACINGS`), so bits per
+    character charges every character, whitespace included. The vocabulary holds the
+    ``max_vocab - 1`` most frequent pieces of the training split. An unknown piece is
+    spelled, its leading space too, with a character unigram model fitted on the same split.
     """
 
     level = "word"
 
-    def __init__(self, vocab: Sequence[str], char_counts: dict[str, int]) -> None:
+    def __init__(self, vocab: Sequence[str], char_counts: dict[str, int], spacing: str = "leading") -> None:
         super().__init__(vocab)
+        if spacing not in WORD_SPACINGS:
+            raise ValueError(f"unknown word spacing {spacing!r} (known: {', '.join(WORD_SPACINGS)})")
+        self.spacing, self._pattern = spacing, WORD_SPACINGS[spacing]
         self.char_counts = dict(char_counts)
         total = sum(self.char_counts.values()) + len(self.char_counts) + 2  # add-one, plus end and escape
         self._char_nats = {c: -math.log((n + 1) / total) for c, n in self.char_counts.items()}
@@ -116,17 +128,18 @@ class WordTokenizer(Tokenizer):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WordTokenizer:
-        return cls(data["vocab"], data["char_counts"])
+        return cls(data["vocab"], data["char_counts"], data.get("spacing", "separate"))  # older files: separate
 
     def to_json(self) -> dict[str, Any]:
-        return {**super().to_json(), "char_counts": self.char_counts}
+        return {**super().to_json(), "char_counts": self.char_counts, "spacing": self.spacing}
 
     @staticmethod
     def pieces(text: str) -> list[str]:
-        return _WORD_PIECES.findall(text)
+        """The pieces a new tokenizer cuts ``text`` into (leading spaces)."""
+        return WORD_SPACINGS["leading"].findall(text)
 
     def split(self, text: str) -> list[str]:
-        return self.pieces(text)
+        return self._pattern.findall(text)
 
     def spelling_nats(self, piece: str) -> float:
         char_nats, escape = self._char_nats, self._escape_nats
@@ -134,4 +147,4 @@ class WordTokenizer(Tokenizer):
 
     def unknown_nats(self, text: str) -> float:
         index = self.index
-        return sum(self.spelling_nats(p) for p in self.pieces(text) if p not in index)
+        return sum(self.spelling_nats(p) for p in self.split(text) if p not in index)
