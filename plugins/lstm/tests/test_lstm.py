@@ -72,7 +72,7 @@ def test_unknown_characters_warn_and_are_charged(char_model):
 
 def test_word_level_reports_unknown_words():
     model = train(level="word", max_vocab=20)
-    assert model.unknowns("the zebra sat") == ["zebra"]
+    assert model.unknowns("the zebra sat") == [" zebra"]  # a word carries its leading space
     with pytest.warns(UnknownTokensWarning, match="zebra"):
         model.generate("the zebra", max_tokens=5)
     assert model.decode(model.encode("the cat. sat\n")) == "the cat. sat\n"
@@ -90,6 +90,20 @@ def test_fast_nats_equals_step_by_step(char_model, monkeypatch):
     assert math.isclose(fast, slow, rel_tol=1e-4)
 
 
+def test_word_bits_per_char_charge_every_character(word_model, monkeypatch):
+    """Runs of spaces, tabs and newlines are tokens too: the fast pass equals stepping, every char counted."""
+    import textgen_lstm.generator as gen
+
+    monkeypatch.setattr(gen, "SCORE_CHUNK", 5)
+    text = "the cat  sat\ton the\t\tmat.\n\n\nthe   dog,\n  a zebra!  \n"
+    fast, n = word_model.nats(text)
+    slow, m = Generator.nats(word_model, text)
+    assert n == m == len(word_model.encode(text)) and math.isclose(fast, slow, rel_tol=1e-4)
+    score = word_model.score(text)
+    assert score.chars == len(text) and score.bpc == pytest.approx(fast / len(text) / math.log(2))
+    assert " zebra" in score.unknown and fast > word_model.unknown_nats(text) > 0  # unknowns spelled in full
+
+
 def test_batch_rows_match_single_rows(char_model):
     """num_samples is one batch, and each row is the sample its seed would give alone: state is per row."""
     state, scores = char_model.begin(char_model.encode("the "), 3)
@@ -98,6 +112,54 @@ def test_batch_rows_match_single_rows(char_model):
     state, scores = char_model.advance(state, np.array([1, 2, 3]))
     assert scores.shape == (3, len(char_model.tokenizer)) and scores.dtype == np.float32
     assert not np.allclose(scores[0], scores[1])
+
+
+@pytest.fixture(scope="module")
+def word_model():
+    return train(level="word", max_vocab=30, max_steps=40)
+
+
+@pytest.mark.parametrize("which", ["char_model", "word_model"])
+def test_start_is_the_same_in_generate_stream_and_score(which, request):
+    """The first scores of generation are the code lengths `score` charges after the same prompt."""
+    model = request.getfixturevalue(which)
+    prompt = "ROMEO: the"
+    _, scores = model.begin(model.encode(prompt), 1)
+    log_probs = torch.log_softmax(torch.from_numpy(scores[0]).double(), 0).numpy()
+    base = model.nats(prompt)[0]
+    for token in range(1, len(model.tokenizer)):
+        text = prompt + model.decode([token])
+        if model.encode(text) == [*model.encode(prompt), token]:  # the text splits there
+            assert model.nats(text)[0] - base == pytest.approx(-log_probs[token], abs=1e-3), model.decode([token])
+    best = model.decode([int(np.argmax(log_probs[1:])) + 1])
+    assert model.generate(prompt, max_tokens=1, temperature=0)[0] == best
+    assert next(model.stream(prompt, max_tokens=1, temperature=0)) == best
+
+
+def test_start_resets_train_from_the_zero_state():
+    """With start_resets=1 every training window starts from zero, whatever state was carried in."""
+    from textgen_lstm.model import LSTMModel, LSTMTask
+
+    module = LSTMModel(10, 8, 16, 1, 0.0, False).train()
+    x, y = torch.randint(10, (2, 12)), torch.randint(10, (2, 12))
+    carried = tuple(torch.randn(1, 2, 16) for _ in range(2))
+    with torch.no_grad():
+        fresh = float(LSTMTask(module).loss(module, x, y, module.zero_state(2, torch.device("cpu")))[0])
+        reset = float(LSTMTask(module, 1.0).loss(module, x, y, carried)[0])
+        kept = float(LSTMTask(module).loss(module, x, y, carried)[0])
+        validation = float(LSTMTask(module.eval(), 1.0).loss(module, x, y, carried)[0])
+    assert reset == pytest.approx(fresh) and kept != pytest.approx(fresh)
+    assert validation == pytest.approx(kept), "validation must carry the state untouched"
+
+
+def test_fresh_start_from_a_prompt_picks_its_only_follower():
+    """A speaker's name is always followed by a line break; a fresh-start sample from it writes one."""
+    names, lines = ["ROMEO", "JULIET", "NURSE"], LINES[:3]
+    text = "".join(f"{names[i % 3]}:\n{lines[i * 7 % 3]}\n{lines[i % 3]}\n\n" for i in range(150))
+    model = toolkit.train("lstm", Corpus("speakers", text), **{**TINY, "max_steps": 100, "eval_every": 50})
+    samples = model.generate("ROMEO:", max_tokens=1, temperature=0.3, num_samples=20, seed=0)
+    assert samples == ["\n"] * 20
+    assert (model.score("ROMEO:\n").nats - model.score("ROMEO:").nats) / math.log(2) < 0.5
 
 
 def test_same_seed_same_weights_and_losses():

@@ -1,7 +1,12 @@
 """The LSTM generator: train with the shared loop, then sample and score with the state carried.
 
-Generation consumes the prompt once (`begin`) and then feeds one token per row
-(`advance`), carrying (h, c), so each new token costs O(1). Scoring runs the whole
+Every text starts the same way, in generation and scoring alike: the zero state, then
+the primer (a line break, as at the start of a paragraph), then the text. Training
+restarts a fraction of its windows from the zero state (``start_resets``), so that start
+is one the network was trained on rather than a state it never saw.
+
+Generation consumes the primer and prompt once (`begin`) and then feeds one token per
+row (`advance`), carrying (h, c), so each new token costs O(1). Scoring runs the whole
 text through the network in chunks with the state carried across them (no reset), so
 the bits per character it reports is the model's real code length for that text.
 """
@@ -28,7 +33,7 @@ if TYPE_CHECKING:
 
 WEIGHTS = "model.safetensors"
 TOKENIZER = "tokenizer.json"
-#: What an empty prompt starts from: a line break, as at the start of a paragraph.
+#: What every text (prompt or scored text) is read after: a line break, as at the start of a paragraph.
 PRIMER = "\n"
 #: Tokens per forward pass when scoring a long text.
 SCORE_CHUNK = 4096
@@ -53,6 +58,8 @@ class LSTMOptions(TrainingOptions):
     seq_len: int | None = auto("Truncated back-propagation length in tokens", ge=1)
     eval_every: int = Field(500, ge=1, description="Steps between validations and checkpoints.")
     eval_tokens: int = Field(32768, ge=1, description="Validation tokens scored at each validation.")
+    start_resets: float = Field(0.1, ge=0, le=1, description="Fraction of training windows started from the zero "
+                                                           "state, the state generation and scoring start from.")
 
     @model_validator(mode="after")
     def _tied_sizes(self) -> LSTMOptions:
@@ -103,8 +110,9 @@ class LSTMGenerator(Tokenized, Generator):
             warmup_steps=options.warmup_steps, weight_decay=options.weight_decay, grad_clip=options.grad_clip,
             eval_every=options.eval_every, eval_tokens=options.eval_tokens, patience=options.patience,
             device=options.device, cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
-        result = fit(LSTMTask(module), tokenizer.encode(corpus.train), tokenizer.encode(corpus.val), config,
-                     val_chars=len(corpus.val), checkpoint_dir=out / "train-state" if out is not None else None)
+        result = fit(LSTMTask(module, options.start_resets), tokenizer.encode(corpus.train),
+                     tokenizer.encode(corpus.val), config, val_chars=len(corpus.val),
+                     checkpoint_dir=out / "train-state" if out is not None else None)
         model = cls(tokenizer, module, options.cpu_threads)
         model.training = {"fit": {k: v for k, v in result.to_json().items() if k != "history"},
                           "history": result.history, "sizing": sizing.to_json()}
@@ -154,7 +162,7 @@ class LSTMGenerator(Tokenized, Generator):
     def begin(self, prompt: list[int], n: int) -> tuple[Any, np.ndarray]:
         import torch
 
-        logits, (h, c) = self._forward(torch.tensor([prompt or [self.primer]]), None)
+        logits, (h, c) = self._forward(torch.tensor([[self.primer, *prompt]]), None)
         state = (h.repeat(1, n, 1), c.repeat(1, n, 1))
         return state, logits[:, -1].float().cpu().numpy().repeat(n, axis=0)
 

@@ -39,14 +39,26 @@ class LSTMModel(nn.Module):
 
 
 class LSTMTask(Task):
-    """The training loop's view of the model: carry (h, c) across contiguous windows."""
+    """The training loop's view of the model: carry (h, c) across contiguous windows.
 
-    def __init__(self, module: LSTMModel) -> None:
-        self.module = module
+    Carried state alone means the network almost never sees the zero state that
+    generation and scoring start every text from, so its first characters come out
+    wrong. So each training window of a row starts from the zero state with
+    probability ``start_resets``: the start of a text becomes a condition it is
+    trained on. The draw uses torch's global generator, which the loop seeds and
+    checkpoints, so resumed runs stay exact. Validation (``module.training`` false)
+    carries the state untouched.
+    """
+
+    def __init__(self, module: LSTMModel, start_resets: float = 0.0) -> None:
+        self.module, self.start_resets = module, start_resets
 
     def init_state(self, batch_size: int, device: torch.device) -> State:
         return self.module.zero_state(batch_size, device)
 
     def loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, state: Any) -> tuple[torch.Tensor, State]:
+        if self.start_resets and self.module.training and state is not None:
+            keep = (torch.rand(x.shape[0], device=x.device) >= self.start_resets).to(state[0].dtype)[None, :, None]
+            state = (state[0] * keep, state[1] * keep)
         logits, state = model(x, state)
         return F.cross_entropy(logits.float().flatten(0, 1), y.flatten()), state
