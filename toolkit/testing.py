@@ -87,6 +87,24 @@ def check_score(gen: Generator, text: str) -> None:
     assert math.isfinite(odd.bpc), "an unknown character made the score infinite"
 
 
+def check_nats(gen: Generator, text: str, rel_tol: float = 1e-6) -> None:
+    """A plugin's faster ``nats`` gives the code length the step-by-step default does.
+
+    Bits per character is the headline of ``compare``, so a scorer that is off (say, one
+    that halves the code length) must fail here rather than win comparisons.
+    """
+    if type(gen).nats is Generator.nats:
+        return
+    fast, fast_tokens = gen.nats(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        slow, slow_tokens = Generator.nats(gen, text)
+    assert fast_tokens == slow_tokens, f"nats counted {fast_tokens} tokens, the step-by-step default {slow_tokens}"
+    assert math.isclose(fast, slow, rel_tol=rel_tol), (
+        f"{type(gen).__name__}.nats gives {fast} nats for {text[:30]!r}, but stepping through begin/advance "
+        f"gives {slow} (relative difference {abs(fast - slow) / max(abs(slow), 1e-300):.2e} > {rel_tol})")
+
+
 def check_bad_options(gen: Generator, prompt: str = "") -> None:
     """Each bad sampling value raises a ValueError whose message names the parameter."""
     for name, value in BAD_OPTIONS:
@@ -144,13 +162,17 @@ def check_corrupt_dir(gen: Generator, folder: Path) -> None:
         load(foreign)
 
 
-def check_generator(gen: Generator, folder: Path, prompt: str = "", text: str = "") -> None:
-    """Run every check; for use outside a `GeneratorContract` test class."""
+def check_generator(gen: Generator, folder: Path, prompt: str = "", text: str = "",
+                    nats_is_sampling_model: bool = True) -> None:
+    """Run every check; for use outside a `GeneratorContract` test class (see its attributes)."""
     check_deterministic(gen, prompt)
     check_max_tokens(gen, prompt)
     check_stop(gen, prompt)
     check_stream(gen, prompt)
-    check_score(gen, text or gen.generate(prompt, max_tokens=50, seed=0)[0] or prompt)
+    sample = text or gen.generate(prompt, max_tokens=50, seed=0)[0] or prompt
+    check_score(gen, sample)
+    if nats_is_sampling_model:
+        check_nats(gen, sample)
     check_bad_options(gen, prompt)
     check_unknown_prompt(gen)
     check_save_load(gen, folder, prompt, text)
@@ -165,6 +187,13 @@ class GeneratorContract:
 
     prompt: str = ""
     score_text: str = "The quick brown fox jumps over the lazy dog.\n"
+    #: Whether ``nats`` scores the distribution ``begin``/``advance`` sample from, so that
+    #: `check_nats` applies. Set it False only for a model that samples one distribution and
+    #: scores a smoothed other (a Markov chain samples raw counts, scores Kneser-Ney).
+    nats_is_sampling_model: bool = True
+    #: The text `check_nats` scores both ways (default `score_text`). A windowed scorer
+    #: agrees with stepping only on text that fits one window, so keep it that short.
+    nats_text: str | None = None
 
     def make_generator(self, tmp_path: Path) -> Generator:
         raise NotImplementedError("return a small trained generator")
@@ -188,6 +217,11 @@ class GeneratorContract:
 
     def test_score_is_finite(self, generator: Generator) -> None:
         check_score(generator, self.score_text)
+
+    def test_nats_matches_the_step_by_step_default(self, generator: Generator) -> None:
+        if not self.nats_is_sampling_model:
+            pytest.skip("nats scores a smoothed model, not the sampling distribution (nats_is_sampling_model)")
+        check_nats(generator, self.nats_text or self.score_text)
 
     def test_rejects_bad_options(self, generator: Generator) -> None:
         check_bad_options(generator, self.prompt)

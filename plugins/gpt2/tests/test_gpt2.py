@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from textgen_gpt2 import GPT2Generator
-from textgen_gpt2.checkpoints import PretrainedNotFound
+from textgen_gpt2.checkpoints import PickleWeights, PretrainedNotFound
 from textgen_gpt2.decoding import GPT2Window, HFWindow
 from textgen_gpt2.vocab import HFVocab
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
@@ -34,6 +35,7 @@ TINY = {"layers": 2, "heads": 2, "width": 32, "context": 16, "batch_size": 8, "m
 class TestCharContract(GeneratorContract):
     prompt = "ROMEO:\n"
     score_text = "JULIET:\nIt is the sun.\n"
+    nats_text = "JULIET:\nIt is"  # fits TINY's 16-token context, where the sliding window is exact
 
     def make_generator(self, tmp_path: Path) -> Generator:
         return toolkit.train("gpt2", CORPUS, level="char", **TINY)
@@ -42,6 +44,7 @@ class TestCharContract(GeneratorContract):
 class TestBPEContract(GeneratorContract):
     prompt = "ROMEO:"
     score_text = "JULIET:\nIt is the sun.\n"
+    nats_text = "JULIET:\nIt is"  # fits TINY's 16-token context, where the sliding window is exact
 
     def make_generator(self, tmp_path: Path) -> Generator:
         return toolkit.train("gpt2", CORPUS, level="bpe", vocab_size=300, **TINY)
@@ -75,6 +78,25 @@ def test_loads_save_pretrained_directory_by_path(hf_dir: Path, capsys: pytest.Ca
     assert toolkit.load(f"gpt2:{hf_dir}").generate("ROMEO:", max_tokens=10, num_samples=2, seed=1) == texts
     assert main(["generate", str(hf_dir), "--prompt", "ROMEO:", "--max-tokens", "5", "--json"]) == 0
     assert '"plugin": "gpt2"' in capsys.readouterr().out
+
+
+def test_a_pickle_only_folder_is_refused_in_one_line(hf_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    folder = tmp_path / "pickled"
+    shutil.copytree(hf_dir, folder)
+    torch.save(AutoModelForCausalLM.from_pretrained(hf_dir).state_dict(), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+
+    def no_unpickling(*args: object, **kwargs: object) -> None:
+        raise AssertionError("torch.load was called on a pickle checkpoint")
+
+    monkeypatch.setattr(torch, "load", no_unpickling)
+    with pytest.raises(PickleWeights, match=r"only safetensors weights are loaded; convert with python -c"):
+        toolkit.load(folder)
+    capsys.readouterr()  # transformers' progress bar from saving the fixture
+    assert main(["generate", str(folder), "--max-tokens", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "only safetensors weights are loaded; convert with" in err[0]
 
 
 def test_missing_pretrained_model_offline_says_what_to_fetch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

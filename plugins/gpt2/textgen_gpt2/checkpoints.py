@@ -69,6 +69,26 @@ def _missing(source: str, exc: Exception) -> PretrainedNotFound:
         f"save_pretrained(DIR) and pass DIR instead of {source!r}")
 
 
+#: Weight files that unpickle when loaded, so can run code: never loaded, even by accident.
+PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
+
+
+class PickleWeights(TextgenError):
+    """A checkpoint folder whose weights exist only in a pickle format."""
+
+
+def refuse_pickle(folder: Path) -> None:
+    """Refuse a folder holding pickle weights and no safetensors, with the conversion to run."""
+    if any(folder.glob("*.safetensors")):
+        return
+    pickles = sorted(p.name for pattern in PICKLE_WEIGHTS for p in folder.glob(pattern))
+    if pickles:
+        raise PickleWeights(
+            f"{folder}: only safetensors weights are loaded; convert with python -c \"from transformers import "
+            f"AutoModelForCausalLM as M; M.from_pretrained('{folder}', use_safetensors=False).save_pretrained("
+            f"'{folder}')\" (this unpickles {pickles[0]}: run it only if you trust where it came from)")
+
+
 def load(source: str | Path, device: Any, level: str | None = None) -> tuple[Any, CharVocab | HFVocab]:
     """The model (eval mode, float32 on CPU) and its vocabulary, from a directory or a hub name.
 
@@ -80,7 +100,9 @@ def load(source: str | Path, device: Any, level: str | None = None) -> tuple[Any
 
     local = Path(source).expanduser().is_dir()
     where = str(Path(source).expanduser()) if local else str(source)
-    kwargs = {"local_files_only": offline() and not local}
+    if local:
+        refuse_pickle(Path(where))
+    kwargs = {"local_files_only": offline() and not local, "use_safetensors": True}
     try:
         with quiet():
             model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, **kwargs)
