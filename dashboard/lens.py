@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from toolkit.generation.processors import Processor
 from toolkit.generator import Generator
 from toolkit.sampling import SamplingOptions, distribution
 
@@ -13,16 +14,12 @@ from toolkit.sampling import SamplingOptions, distribution
 SWEEP = (0.3, 0.8, 1.0, 1.3, 1.8)
 
 
-def stages(options: SamplingOptions) -> dict[str, SamplingOptions]:
-    """The options switched on one at a time, in the order the sampler applies them."""
-    steps = {"model": SamplingOptions()}
-    on: dict[str, object] = {}
-    for name, label in (("temperature", "temperature"), ("top_k", "top-k"), ("top_p", "top-p"),
-                        ("min_p", "min-p")):
-        value = getattr(options, name)
-        if value != SamplingOptions.model_fields[name].default:
-            on[name] = value
-            steps[f"+ {label} {value:g}"] = SamplingOptions(**on)
+def stages(options: SamplingOptions) -> dict[str, list[Processor]]:
+    """The options' processors switched on one at a time, in the order the sampler applies them."""
+    processors = options.processors()
+    steps: dict[str, list[Processor]] = {"model": []}
+    for i, processor in enumerate(processors):
+        steps[f"+ {processor.label}"] = processors[: i + 1]
     return steps
 
 
@@ -35,8 +32,8 @@ def next_token_table(model: Generator, history: Sequence[int], options: Sampling
     """
     _, scores = model.begin(list(history), 1)
     probs = {}
-    for label, opts in stages(options).items():
-        ids, ps = distribution(scores, opts, history, model.name)
+    for label, processors in stages(options).items():
+        ids, ps = distribution(scores, [*model.logits_processors(), *processors], history, model.name)
         probs[label] = {int(i): float(p) for i, p in zip(ids, ps, strict=True) if i >= 0}
     tokens = sorted(probs["model"], key=probs["model"].get, reverse=True)[:top]
     labels, seen = [], set()

@@ -15,6 +15,7 @@ import toolkit
 from toolkit import Generator
 from toolkit.corpora import Corpus
 from toolkit.errors import ModelDirError
+from toolkit.generation.stopping import SegmentFilter
 from toolkit.generator import MANIFEST, UnknownTokensWarning
 from toolkit.sampling import Candidates
 from toolkit.tokenize import UNICODE_NATS
@@ -25,12 +26,14 @@ class Sentences(Generator):
 
     name = "sentences-test"
     VOCAB = "ab."
-    segment_end_ids = frozenset({2})
     PROBS = np.log([[0.6, 0.15, 0.25]])
 
     def __init__(self, max_segment_tries: int = 50) -> None:
         super().__init__()
         self.max_segment_tries = max_segment_tries
+
+    def stopping_criteria(self):
+        return [SegmentFilter(frozenset({2}), self.reject_segment, self.max_segment_tries)]
 
     @classmethod
     def train(cls, corpus, options, *, seed, out=None):

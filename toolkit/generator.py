@@ -5,7 +5,8 @@ save and load its files, encode and decode text, and give next-token scores step
 step (`begin` consumes the prompt once, `advance` feeds the sampled tokens and carries
 the state, so each new token costs O(1)). The core implements, once for all of them:
 
-* `Generator.complete` / `generate`: n samples as one batch, max tokens, stop strings, seed;
+* `Generator.complete` / `generate`: n samples as one batch, max tokens or characters,
+  stop strings, seed (the run loop lives in `toolkit.generation`);
 * `Generator.stream`: text pieces as they are produced, the same text `generate` returns;
 * `Generator.score`: bits per character of a text, the measure that compares
   character, word and BPE models fairly;
@@ -28,6 +29,9 @@ import numpy as np
 from . import atomic
 from .corpora import Corpus
 from .errors import PluginError
+from .generation.processors import Processor, SuppressTokens
+from .generation.run import Run
+from .generation.stopping import Criterion, MaxChars, MaxTokens, StopStrings
 from .options import Options, check_seed
 from .sampling import Sampler, SamplingOptions, Scores, sampling_options
 
@@ -100,10 +104,6 @@ class Generator(ABC):
     Options: ClassVar[type[Options]] = Options
     #: Token ids never sampled, such as ``<unk>``.
     suppress_ids: Sequence[int] = ()
-    #: Token ids that end a segment `reject_segment` may refuse (a Markov chain's sentence end).
-    segment_end_ids: frozenset[int] = frozenset()
-    #: How often a refused segment is redrawn before it is kept anyway.
-    max_segment_tries: int = 10
 
     def __init__(self) -> None:
         self.training: dict[str, Any] = {}
@@ -158,9 +158,13 @@ class Generator(ABC):
             raise NotImplementedError(f"plugin {self.name!r} cannot restart rows with different histories")
         return self.begin(histories[0], len(histories))
 
-    def reject_segment(self, tokens: list[int]) -> bool:
-        """Whether a finished segment (a sentence) must be redrawn, e.g. because it copies the corpus."""
-        return False
+    def logits_processors(self) -> list[Processor]:
+        """The plugin's own processors, run before the sampling options' (a vocabulary mask, say)."""
+        return [SuppressTokens(self.suppress_ids)] if len(self.suppress_ids) else []
+
+    def stopping_criteria(self) -> list[Criterion]:
+        """The plugin's own criteria for every run (a `SegmentFilter`, say); fresh objects each call."""
+        return []
 
     def unknowns(self, text: str) -> list[str]:
         """Pieces of ``text`` outside the vocabulary, to warn about."""
@@ -196,35 +200,70 @@ class Generator(ABC):
         if unknown:
             shown = ", ".join(repr(u) for u in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
             warnings.warn(f"{self.name}: the prompt has {len(unknown)} piece(s) outside the vocabulary, "
-                          f"treated as unknown: {shown}", UnknownTokensWarning, stacklevel=3)
+                          f"treated as unknown: {shown}", UnknownTokensWarning, stacklevel=4)
         return self.encode(prompt)
 
     def complete(self, prompt: str = "", *, max_tokens: int = 100, num_samples: int = 1, seed: int = 0,
-                 stop: str | Sequence[str] = (), options: SamplingOptions | None = None,
+                 stop: str | Sequence[str] = (), max_chars: int | None = None,
+                 options: SamplingOptions | None = None, criteria: Sequence[Criterion] = (),
                  **sampling: Any) -> Completion:
-        """Generate ``num_samples`` continuations of ``prompt`` as one batch."""
-        run = _Run(self, prompt, max_tokens, num_samples, seed, stop, sampling_options(options, **sampling),
-                   streaming=False)
+        """Generate ``num_samples`` continuations of ``prompt`` as one batch.
+
+        A row ends after ``max_tokens`` tokens, ``max_chars`` characters, before the
+        first ``stop`` string, or when one of ``criteria`` says so.
+        """
+        started = time.perf_counter()
+        run = self._run(prompt, max_tokens, num_samples, seed, stop, max_chars, options, criteria, sampling,
+                        streaming=False)
+        if run is None:
+            return Completion(texts=[""] * num_samples, tokens=[[] for _ in range(num_samples)], prompt=prompt,
+                              seconds=time.perf_counter() - started, first_token_seconds=0.0)
         for _ in run:
             pass
-        return run.result()
+        outcome = run.outcome()
+        return Completion(texts=outcome.texts, tokens=outcome.tokens, prompt=prompt,
+                          seconds=time.perf_counter() - started, first_token_seconds=outcome.first_token_seconds,
+                          rejected_segments=outcome.rejected_segments)
 
     def generate(self, prompt: str = "", **kwargs: Any) -> list[str]:
         """The texts of `complete`: continuations of the prompt, without the prompt."""
         return self.complete(prompt, **kwargs).texts
 
     def stream(self, prompt: str = "", *, max_tokens: int = 100, seed: int = 0,
-               stop: str | Sequence[str] = (), options: SamplingOptions | None = None,
+               stop: str | Sequence[str] = (), max_chars: int | None = None,
+               options: SamplingOptions | None = None, criteria: Sequence[Criterion] = (),
                **sampling: Any) -> Iterator[str]:
         """Yield text pieces as they are produced; joined, they equal ``generate(...)[0]``."""
-        run = _Run(self, prompt, max_tokens, 1, seed, stop, sampling_options(options, **sampling),
-                   streaming=True)
-        for pieces in run:
+        run = self._run(prompt, max_tokens, 1, seed, stop, max_chars, options, criteria, sampling, streaming=True)
+        for pieces in run or ():
             if pieces[0]:
                 yield pieces[0]
 
+    def _run(self, prompt: str, max_tokens: int, n: int, seed: int, stop: str | Sequence[str],
+             max_chars: int | None, options: SamplingOptions | None, criteria: Sequence[Criterion],
+             sampling: dict[str, Any], streaming: bool) -> Run | None:
+        """Check the arguments and build the run; None when nothing is to be generated."""
+        _check_text("prompt", prompt)
+        _check_count("max_tokens", max_tokens, 0)
+        _check_count("num_samples", n, 1)
+        check_seed(seed)
+        if max_chars is not None:
+            _check_count("max_chars", max_chars, 0)
+        stops = _stop_strings(stop)
+        sampler = Sampler(sampling_options(options, **sampling), seed, self.name, self.logits_processors())
+        prompt_ids = self.encode_prompt(prompt)
+        if max_tokens == 0 or max_chars == 0:
+            return None
+        found: list[Criterion] = [MaxTokens(max_tokens), *self.stopping_criteria(), *criteria]
+        if stops:
+            found.append(StopStrings(stops))
+        if max_chars is not None:
+            found.append(MaxChars(max_chars))
+        return Run(self, prompt_ids, n, sampler, found, streaming)
+
     def score(self, text: str) -> Score:
         """Bits per character of ``text`` under the model (temperature 1, no filtering)."""
+        _check_text("text", text)
         if not text:
             raise ValueError("cannot score an empty text")
         nats, tokens = self.nats(text)
@@ -287,112 +326,31 @@ def _log_prob(scores: Scores, token: int, plugin: str) -> float:
     return float(row[hit[0]] - log_norm) if len(hit) else -math.inf
 
 
-class _Run:
-    """One batched generation: sample, check stop strings and segments, carry the state.
+def _check_text(name: str, value: object) -> None:
+    """Refuse a non-str text argument with a TypeError naming it (bytes too: decode them first)."""
+    if not isinstance(value, str):
+        hint = "; decode bytes first, e.g. value.decode('utf-8')" if isinstance(value, bytes | bytearray) else ""
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}{hint}")
 
-    Iterating yields, after each step, the text each row may show now: for streaming
-    that holds back anything that could still turn out to be a stop string, an
-    unfinished UTF-8 character or a segment that may be refused.
-    """
 
-    def __init__(self, gen: Generator, prompt: str, max_tokens: int, n: int, seed: int,
-                 stop: str | Sequence[str], options: SamplingOptions, streaming: bool) -> None:
-        if not isinstance(max_tokens, int) or max_tokens < 0:
-            raise ValueError(f"max_tokens must be a whole number >= 0, got {max_tokens!r}")
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"num_samples must be a whole number >= 1, got {n!r}")
-        check_seed(seed)
-        self.stops = [stop] if isinstance(stop, str) else list(stop)
-        if any(not s for s in self.stops):
+def _check_count(name: str, value: object, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a whole number >= {least}, got {type(value).__name__} {value!r}")
+    if value < least:
+        raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
+
+
+def _stop_strings(stop: object) -> list[str]:
+    """The stop strings of a ``stop`` argument: one str or a sequence of non-empty ones."""
+    if isinstance(stop, str):
+        stops = [stop]
+    elif isinstance(stop, Sequence) and not isinstance(stop, bytes | bytearray):
+        stops = list(stop)
+    else:
+        raise TypeError(f"stop must be a str or a list of str, got {type(stop).__name__}")
+    for s in stops:
+        if not isinstance(s, str):
+            raise TypeError(f"stop must be a str or a list of str, got an item of type {type(s).__name__}")
+        if not s:
             raise ValueError("stop strings must not be empty")
-        self.gen, self.prompt, self.max_tokens, self.n, self.streaming = gen, prompt, max_tokens, n, streaming
-        self.sampler = Sampler(options, seed, gen.name)
-        self.hold = max((len(s) for s in self.stops), default=1) - 1
-        self.tokens: list[list[int]] = [[] for _ in range(n)]
-        self.texts = [""] * n
-        self.shown = [0] * n
-        self.done = [False] * n
-        self.segment_start = [0] * n
-        self.tries = [0] * n
-        self.rejected = 0
-        self.started = time.perf_counter()
-        self.first_token = 0.0
-
-    def __iter__(self) -> Iterator[list[str]]:
-        gen = self.gen
-        prompt_ids = gen.encode_prompt(self.prompt)
-        if self.max_tokens == 0:
-            return
-        state, scores = gen.begin(prompt_ids, self.n)
-        watch_text = bool(self.stops) or self.streaming
-        for step in range(self.max_tokens):
-            histories = [prompt_ids + t for t in self.tokens]
-            sampled = self.sampler(scores, histories, gen.suppress_ids)
-            if step == 0:
-                self.first_token = time.perf_counter() - self.started
-            rewound = False
-            for b in range(self.n):
-                if self.done[b]:
-                    continue
-                self.tokens[b].append(int(sampled[b]))
-                if int(sampled[b]) in gen.segment_end_ids:
-                    rewound |= self._end_segment(b)
-                if watch_text:
-                    self._check_stop(b)
-            if self.streaming:
-                yield self._pieces(final=False)
-            if all(self.done) or step + 1 == self.max_tokens:
-                break
-            if rewound:
-                state, scores = gen.begin_rows([prompt_ids + t for t in self.tokens])
-            else:
-                state, scores = gen.advance(state, sampled)
-        for b in range(self.n):
-            if not self.done[b]:
-                self.texts[b] = gen.decode(self.tokens[b])
-        if self.streaming:
-            yield self._pieces(final=True)
-
-    def _end_segment(self, b: int) -> bool:
-        """Accept or refuse the segment row ``b`` just finished; True if it was rewound."""
-        start = self.segment_start[b]
-        if self.tries[b] < self.gen.max_segment_tries and self.gen.reject_segment(self.tokens[b][start:]):
-            del self.tokens[b][start:]
-            self.tries[b] += 1
-            self.rejected += 1
-            return True
-        self.segment_start[b] = len(self.tokens[b])
-        self.tries[b] = 0
-        return False
-
-    def _check_stop(self, b: int) -> None:
-        text = self.gen.decode(self.tokens[b])
-        searched = min(len(self.texts[b]), len(text))  # the text before this token was searched already
-        self.texts[b] = text
-        if not self.stops:
-            return
-        # a new token may be any length, and may change the last few characters before it when decoded
-        window = max(0, searched - max(len(s) for s in self.stops) - 64)
-        hits = [i for i in (text.find(s, window) for s in self.stops) if i >= 0]
-        if hits:
-            self.texts[b] = text[: min(hits)]
-            self.done[b] = True
-
-    def _pieces(self, final: bool) -> list[str]:
-        pieces = []
-        for b in range(self.n):
-            text = self.texts[b]
-            if not (final or self.done[b]):
-                end = len(text)
-                if self.gen.segment_end_ids:  # the open segment may still be refused
-                    end = len(self.gen.decode(self.tokens[b][: self.segment_start[b]]))
-                # a stop string may still begin in the last `hold` characters of what is certain
-                text = text[: max(0, end - self.hold)].rstrip("\ufffd")  # maybe half a UTF-8 character
-            pieces.append(text[self.shown[b] :] if len(text) > self.shown[b] else "")
-            self.shown[b] = max(self.shown[b], len(text))
-        return pieces
-
-    def result(self) -> Completion:
-        return Completion(texts=self.texts, tokens=self.tokens, prompt=self.prompt,
-                          seconds=time.perf_counter() - self.started, first_token_seconds=self.first_token,
-                          rejected_segments=self.rejected)
+    return stops

@@ -12,7 +12,6 @@ Scoring uses interpolated modified Kneser-Ney over the same counts (`kneser_ney`
 
 from __future__ import annotations
 
-import copy
 import json
 import warnings
 from collections.abc import Iterator, Sequence
@@ -25,6 +24,7 @@ import numpy as np
 from toolkit import atomic
 from toolkit.corpora import Corpus
 from toolkit.errors import TextgenError
+from toolkit.generation.stopping import Criterion, SegmentFilter
 from toolkit.generator import Generator
 from toolkit.sampling import Candidates
 
@@ -68,7 +68,6 @@ class MarkovGenerator(Generator):
         super().__init__()
         self.options, self.level, self.counts = options, level, counts
         self.state_size = counts.state_size
-        self.segment_end_ids = frozenset({END_ID}) if options.novelty else frozenset()
 
     @classmethod
     def _counted(cls, options: MarkovOptions, level: Level, contexts: np.ndarray, targets: np.ndarray,
@@ -253,8 +252,12 @@ class MarkovGenerator(Generator):
         """Whether a sentence's word ids overlap the training text by markovify's rule."""
         return self._overlap_index.overlaps(words, self.options.max_overlap_ratio, self.options.max_overlap_total)
 
-    def reject_segment(self, tokens: list[int]) -> bool:
-        return self.copies_training([t for t in tokens if t != END_ID])
+    def novelty_filter(self) -> SegmentFilter:
+        """Redraw a finished sentence that copies the training text (markovify's rule)."""
+        return SegmentFilter(frozenset({END_ID}), lambda tokens: self.copies_training(tokens[:-1]))
+
+    def stopping_criteria(self) -> list[Criterion]:
+        return [self.novelty_filter()] if self.options.novelty else []
 
     def make_sentences(self, n: int, *, seed: int = 0, rows: int = 32, tokens_per_row: int = 160,
                        **sampling: Any) -> list[str]:
@@ -269,12 +272,11 @@ class MarkovGenerator(Generator):
         """
         if self.level.name != "word":
             raise ValueError("make_sentences needs a word-level model (level='word')")
-        self._overlap_index, self._slots  # built once, shared with the copy  # noqa: B018
-        model = copy.copy(self)
-        model.segment_end_ids = frozenset({END_ID})
+        novelty = [] if self.options.novelty else [self.novelty_filter()]  # on for these runs, whatever the options
         vocab, sentences = self.level.vocab, []
         while len(sentences) < n:
-            completion = model.complete("", max_tokens=tokens_per_row, num_samples=rows, seed=seed, **sampling)
+            completion = self.complete("", max_tokens=tokens_per_row, num_samples=rows, seed=seed,
+                                       criteria=novelty, **sampling)
             seed += 1
             novel = [words for row in completion.tokens for words in finished_sentences(row)
                      if not self.copies_training(words)]

@@ -1,0 +1,176 @@
+"""The batched run loop behind `Generator.complete` and `Generator.stream`.
+
+Each step samples one token per row, lets the stopping criteria judge each row, and
+carries the model's state on; every per-row cost is O(1) amortised: histories grow in
+place, text is decoded incrementally, stop strings are searched in the new text only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from .decoding import IncrementalDecoder, Mark
+from .stopping import Criterion, SegmentFilter, Verdict
+
+if TYPE_CHECKING:
+    from ..generator import Generator
+    from ..sampling import Sampler, Scores
+
+
+class RowMark(NamedTuple):
+    """Where a row was: its history length, and its decoder's mark when text is watched."""
+
+    tokens: int
+    text: Mark | None
+
+
+class Row:
+    """One sample of a batch: its history (prompt, then generated tokens), text and progress."""
+
+    def __init__(self, index: int, prompt: list[int], decoder: Any | None, streaming: bool) -> None:
+        self.index = index
+        self.history = list(prompt)  # grows in place: the processors and the model read it
+        self.start = len(prompt)
+        self.steps = 0
+        self.done = False
+        self.final = False  # done, and its text flushed: streaming may show all of it
+        self.cut: int | None = None
+        self.decoder: IncrementalDecoder | None = None
+        if decoder is not None:
+            self.decoder = IncrementalDecoder(decoder, self.history, self.start, keep=0)
+        self.pending = "" if streaming else None  # committed text not yet shown
+        self.shown = 0
+
+    @property
+    def length(self) -> int:
+        return self.decoder.length if self.decoder else 0
+
+    @property
+    def tokens(self) -> list[int]:
+        return self.history[self.start :]
+
+    def mark(self) -> RowMark:
+        return RowMark(len(self.history), self.decoder.mark() if self.decoder else None)
+
+    def mark_start(self) -> RowMark:
+        """The mark from before the token just appended (whose text is not decoded yet)."""
+        return RowMark(len(self.history) - 1, self.decoder.mark() if self.decoder else None)
+
+    def rewind(self, mark: RowMark) -> None:
+        del self.history[mark.tokens :]
+        if self.decoder and mark.text:
+            self.decoder.rewind(mark.text)
+            if self.pending is not None:
+                self.pending = self.pending[: max(0, mark.text.length - self.shown)]
+
+    def text(self) -> str:
+        text = self.decoder.text() if self.decoder else ""
+        return text if self.cut is None else text[: self.cut]
+
+
+@dataclass
+class Outcome:
+    texts: list[str]
+    tokens: list[list[int]]
+    first_token_seconds: float
+    rejected_segments: int
+
+
+class Run:
+    """One batched generation. Iterating yields, after each step, the text each row may show now."""
+
+    def __init__(self, gen: Generator, prompt: list[int], n: int, sampler: Sampler,
+                 criteria: Sequence[Criterion], streaming: bool) -> None:
+        self.gen, self.sampler, self.criteria, self.streaming = gen, sampler, list(criteria), streaming
+        self.text_criteria = [c for c in self.criteria if c.needs_text]
+        watch = bool(self.text_criteria) or streaming
+        self.hold = keep = max((c.hold for c in self.criteria), default=0)
+        self.rows = [Row(b, prompt, gen.decode if watch else None, streaming) for b in range(n)]
+        for row in self.rows:
+            if row.decoder:
+                row.decoder.keep = keep
+        for criterion in self.criteria:
+            criterion.start(n)
+        self.started = time.perf_counter()
+        self.first_token = 0.0
+        self.state: Any = None
+        self.scores: Scores | None = None
+
+    def __iter__(self) -> Iterator[list[str]]:
+        self.state, self.scores = self.gen.begin(self.rows[0].history, len(self.rows))
+        while True:
+            sampled = self.sampler(self.scores, [row.history for row in self.rows])
+            if not self.first_token:
+                self.first_token = time.perf_counter() - self.started
+            redraw = self._take(sampled)
+            if self.streaming:
+                yield self._pieces()
+            if all(row.done for row in self.rows):
+                break
+            if redraw:
+                self.state, self.scores = self.gen.begin_rows([list(row.history) for row in self.rows])
+            else:
+                self.state, self.scores = self.gen.advance(self.state, sampled)
+        self._finish()
+        if self.streaming:
+            yield self._pieces()
+
+    def _take(self, sampled: np.ndarray) -> bool:
+        """Append each live row's token and judge it; True if some row was rewound."""
+        redraw = False
+        for row, token in zip(self.rows, sampled.tolist(), strict=True):
+            if row.done:
+                continue
+            row.history.append(token)
+            row.steps += 1
+            verdicts = [c.after_token(row) for c in self.criteria]
+            redraw |= Verdict.REDRAW in verdicts
+            if row.decoder and Verdict.REDRAW not in verdicts:
+                self._judge_text(row, row.decoder.step())
+            row.done |= Verdict.STOP in verdicts
+            for criterion in self.criteria:
+                criterion.after_step(row)
+        return redraw
+
+    def _judge_text(self, row: Row, new: str) -> None:
+        if row.pending is not None:
+            row.pending += new
+        cuts = [cut for c in self.text_criteria if (cut := c.after_text(row, new)) is not None]
+        if cuts:
+            row.cut = min(cuts)
+            row.done = True
+            if row.pending is not None:
+                row.pending = row.pending[: max(0, row.cut - row.shown)]
+
+    def _finish(self) -> None:
+        for row in self.rows:
+            if row.decoder and row.cut is None:
+                self._judge_text(row, row.decoder.flush())
+            row.done = row.final = True
+
+    def _pieces(self) -> list[str]:
+        """What each row may show now: everything once it is done, else what no criterion may still change."""
+        pieces = []
+        for row in self.rows:
+            assert row.pending is not None
+            if row.cut is not None:
+                end = row.cut
+            elif row.final:
+                end = row.length
+            else:
+                end = max(0, min((c.certain(row) for c in self.criteria), default=row.length) - self.hold)
+            take = max(0, end - row.shown)
+            pieces.append(row.pending[:take])
+            row.pending = row.pending[take:]
+            row.shown += take
+        return pieces
+
+    def outcome(self) -> Outcome:
+        texts = [row.text() if row.decoder else self.gen.decode(row.tokens) for row in self.rows]
+        rejected = sum(c.rejected for c in self.criteria if isinstance(c, SegmentFilter))
+        return Outcome(texts, [row.tokens for row in self.rows], self.first_token, rejected)
