@@ -76,8 +76,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
     else:
-        print(f"trained {args.plugin} on {corpus.name} in {result['train_seconds']:.1f}s; "
-              f"held-out {result['val_bpc']:.4f} bits per character; saved to {args.out}")
+        threads = result.get("fit", {}).get("cpu_threads")
+        print(f"trained {args.plugin} on {corpus.name} in {result['train_seconds']:.1f}s"
+              + (f" on {threads} CPU thread(s)" if threads else "")
+              + f"; held-out {result['val_bpc']:.4f} bits per character; saved to {args.out}")
         for part in ("sizing", "sentences"):  # what the plugin chose from the corpus, and why
             if part in result:
                 print(result[part]["summary"])
@@ -94,7 +96,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     model = load(args.model, plugin=args.plugin, device=args.device)
     sampling = _sampling_values(args)
     stop = [s.replace("\\n", "\n").replace("\\t", "\t") for s in args.stop or ()]  # a shell passes "\n" as is
-    common = {"max_tokens": args.max_tokens, "seed": args.seed, "stop": stop, **sampling}
+    common = {"max_tokens": args.max_tokens, "max_chars": args.max_chars, "seed": args.seed, "stop": stop,
+              **sampling}
     if args.stream:
         if args.num_samples != 1:
             raise ValueError("--stream shows one sample; drop --num-samples")
@@ -113,7 +116,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
             print(f"--- sample {i + 1}")
         print(args.prompt + text)
     print(f"({completion.num_tokens} tokens in {completion.seconds:.2f}s, "
-          f"{completion.tokens_per_second:.0f} tokens/s)", file=sys.stderr)
+          f"{completion.tokens_per_second:.0f} tokens/s, {completion.chars_per_second:.0f} chars/s)",
+          file=sys.stderr)
     return 0
 
 
@@ -215,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_source(p)
     p.add_argument("--prompt", default="")
     p.add_argument("--max-tokens", type=int, default=200)
+    p.add_argument("--max-chars", type=int, metavar="N",
+                   help="stop each sample after N characters (with --max-tokens, whichever comes first)")
     p.add_argument("--num-samples", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stop", action="append", metavar="TEXT",

@@ -25,8 +25,8 @@ class PluginError(TextgenError):
 
 #: The methods of a plugin the core calls; an exception escaping one of them is the plugin's bug.
 PLUGIN_METHODS = frozenset({
-    "encode", "decode", "begin", "advance", "begin_rows", "nats", "unknowns", "unknown_nats", "reject_segment",
-    "info", "save_files", "load_files", "train", "from_pretrained", "recognizes",
+    "encode", "decode", "begin", "advance", "begin_rows", "nats", "unknowns", "unknown_nats", "logits_processors",
+    "stopping_criteria", "info", "save_files", "load_files", "train", "from_pretrained", "recognizes",
 })
 
 

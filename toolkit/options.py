@@ -50,8 +50,8 @@ class TrainingOptions(Options):
     patience: int | None = Field(None, ge=1, description="Stop after this many validations without improvement.")
     device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train and run (bf16 on CUDA).")
     cpu_threads: int | None = Field(None, ge=1, description="torch threads on the CPU, for training and generation "
-                                                            "(default: torch's choice, every core; 1 can help on a "
-                                                            "machine other jobs keep busy).")
+                                                            "(default: TEXTGEN_THREADS, else the cores other jobs "
+                                                            "leave free, shared among the models running at once).")
     progress: bool = Field(True, description="Show a progress bar while training.")
 
     @model_validator(mode="after")

@@ -1,16 +1,24 @@
-"""Where tensors live: device choice, bf16 autocast on CUDA, seeding, distributed helpers."""
+"""Where tensors live: device choice, CPU thread policy, bf16 autocast on CUDA, seeding, distributed helpers."""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import random
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import torch
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+#: Environment variable that fixes torch's CPU thread count for every model (the option still wins).
+THREADS_ENV = "TEXTGEN_THREADS"
+#: Seconds between looks at the machine's load; a model that ran within it counts as running.
+LOOK_EVERY = 1.0
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -40,14 +48,74 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def use_cpu_threads(threads: int | None) -> None:
-    """Set torch's CPU threads for this process (None leaves them). Cheap when nothing changes.
+def use_cpu_threads(requested: int | None = None) -> int:
+    """Set torch's CPU threads for the calling thread by the toolkit's rule; returns the count.
 
-    On a quiet machine torch's default (every core) is fastest; on a machine other jobs
-    keep busy, spinning OpenMP threads can make one thread ten times faster than two.
+    The rule, in one place: an explicit count (the ``cpu_threads`` option) wins, then
+    the ``TEXTGEN_THREADS`` environment variable, else the cores this process may use
+    that other processes are not keeping busy right now, shared evenly among the
+    models running torch in this process at the moment (dashboard columns, a parallel
+    compare), at least one each. On a quiet machine one model gets every core; with
+    other jobs running or four columns at once it gets fewer, because OpenMP threads
+    that outnumber the free cores spin against each other (ten times slower, measured).
+    Cheap enough to call before every forward pass: the machine is looked at once a second.
     """
-    if threads is not None and torch.get_num_threads() != threads:
+    threads = requested or _env_threads() or _POLICY.share()
+    if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+    return threads
+
+
+def _env_threads() -> int | None:
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{THREADS_ENV} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+class _ThreadPolicy:
+    """Counts the threads that ran a model in the last second, and the cores other processes leave free."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seen: dict[int, float] = {}
+        self.free = usable_cores()
+        self.looked = -math.inf
+
+    def share(self) -> int:
+        now = time.monotonic()
+        with self.lock:
+            self.seen[threading.get_ident()] = now
+            if now - self.looked > LOOK_EVERY:
+                self.looked = now
+                self.free = free_cores()
+                self.seen = {ident: t for ident, t in self.seen.items() if now - t <= LOOK_EVERY}
+            return max(1, self.free // len(self.seen))
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def free_cores() -> int:
+    """Usable cores less those other processes keep busy now (Linux: runnable tasks in /proc)."""
+    cores = usable_cores()
+    try:
+        running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+        ours = sum(1 for stat in Path("/proc/self/task").glob("*/stat")
+                   if stat.read_text().rsplit(")", 1)[-1].split()[0] == "R")
+    except (OSError, ValueError, IndexError):
+        return cores
+    return max(1, cores - max(0, running - max(ours, 1)))
+
+
+_POLICY = _ThreadPolicy()
 
 
 def seed_everything(seed: int) -> None:

@@ -87,7 +87,7 @@ class TrainConfig:
     eval_tokens: int | None = 65536  #: validate on this prefix of the validation ids; None for all
     patience: int | None = None  #: stop after this many validations without a new best
     device: str = "auto"
-    cpu_threads: int | None = None  #: torch threads when training on the CPU; None keeps torch's choice
+    cpu_threads: int | None = None  #: torch threads when training on the CPU; None: the toolkit's rule
     seed: int = 0
     progress: bool = True  #: show a tqdm bar (rank 0 only)
 
@@ -133,6 +133,7 @@ class TrainResult:
     world_size: int
     resumed_from: int | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    cpu_threads: int | None = None  #: torch CPU threads the toolkit's rule chose (None on a GPU)
 
     @property
     def tokens_per_second(self) -> float:
@@ -155,11 +156,12 @@ def fit(task: Task, train_ids: Sequence[int] | np.ndarray | torch.Tensor,
     calls `fit`; only rank 0 writes.
     """
     device = pick_device(config.device)
-    if device.type == "cpu":
-        use_cpu_threads(config.cpu_threads)
+    threads = use_cpu_threads(config.cpu_threads) if device.type == "cpu" else None
     with distributed(device) as (rank, world):
-        return _Loop(task, config, device, rank, world, checkpoint_dir, callback).run(
+        result = _Loop(task, config, device, rank, world, checkpoint_dir, callback).run(
             _as_ids(train_ids, device), _as_ids(val_ids, device), val_chars)
+    result.cpu_threads = threads
+    return result
 
 
 def _as_ids(ids: Any, device: torch.device) -> torch.Tensor:
