@@ -1,7 +1,10 @@
 """One dashboard column: load a model, stream its samples, then measure them.
 
 `generate` is a job for `workers.run_concurrently`: it runs in a worker thread and
-yields snapshots of a `ColumnResult`, which the script thread draws.
+yields snapshots of a `ColumnResult`, which the script thread draws. A column's samples
+stream as one batch (one model call per step for all of them), and a snapshot is taken
+at most every `REDRAW_EVERY` seconds: copying and redrawing a column for every piece
+cost the models most of their speed when several columns ran at once.
 """
 
 from __future__ import annotations
@@ -12,11 +15,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from toolkit.generator import Generator
 from toolkit.metrics import distinct_n, repetition_rate, self_bleu
 from toolkit.sampling import SamplingOptions
 
 from .forms import RunOptions
 from .models import load_model, model_facts, training_corpus, training_index
+
+#: Seconds between two snapshots of a streaming column (the page redraws no faster).
+REDRAW_EVERY = 0.2
 
 
 @dataclass
@@ -81,16 +88,7 @@ def generate(result: ColumnResult, corpus: str | None = None) -> Iterator[Column
     result.status = "generating"
     result.samples = [""] * result.run.num_samples
     yield result.snapshot()
-    started = time.perf_counter()
-    for i in range(result.run.num_samples):
-        for piece in model.stream(result.prompt, max_tokens=result.run.max_tokens, seed=result.run.seed + i,
-                                  options=result.sampling):
-            if result.first_token_seconds is None:
-                result.first_token_seconds = time.perf_counter() - started
-            result.samples[i] += piece
-            result.seconds = time.perf_counter() - started
-            yield result.snapshot()
-    result.seconds = time.perf_counter() - started
+    yield from _stream(model, result)
     result.tokens = sum(len(model.encode(text)) for text in result.samples)
     result.status = "measuring"
     yield result.snapshot()
@@ -108,6 +106,26 @@ def generate(result: ColumnResult, corpus: str | None = None) -> Iterator[Column
             result.metrics["longest copy (chars)"] = max(n["longest_copy"] for n in result.novelty)
     result.status = "done"
     yield result.snapshot()
+
+
+def _stream(model: Generator, result: ColumnResult) -> Iterator[ColumnResult]:
+    """Stream every sample as one batch into ``result``, with a snapshot at most every `REDRAW_EVERY` s."""
+    started = last = time.perf_counter()
+    parts: list[list[str]] = [[] for _ in result.samples]
+    run = result.run
+    for pieces in model.stream_batch(result.prompt, max_tokens=run.max_tokens, num_samples=run.num_samples,
+                                     seed=run.seed, options=result.sampling):
+        now = time.perf_counter()
+        if result.first_token_seconds is None:
+            result.first_token_seconds = now - started
+        for part, piece in zip(parts, pieces, strict=True):
+            if piece:
+                part.append(piece)
+        if now - last >= REDRAW_EVERY:
+            last = now
+            result.samples, result.seconds = ["".join(p) for p in parts], now - started
+            yield result.snapshot()
+    result.samples, result.seconds = ["".join(p) for p in parts], time.perf_counter() - started
 
 
 def _mean(values: list[float | None]) -> float | None:

@@ -234,10 +234,22 @@ class Generator(ABC):
                options: SamplingOptions | None = None, criteria: Sequence[Criterion] = (),
                **sampling: Any) -> Iterator[str]:
         """Yield text pieces as they are produced; joined, they equal ``generate(...)[0]``."""
-        run = self._run(prompt, max_tokens, 1, seed, stop, max_chars, options, criteria, sampling, streaming=True)
-        for pieces in run or ():
+        for pieces in self.stream_batch(prompt, max_tokens=max_tokens, seed=seed, stop=stop, max_chars=max_chars,
+                                        options=options, criteria=criteria, **sampling):
             if pieces[0]:
                 yield pieces[0]
+
+    def stream_batch(self, prompt: str = "", *, max_tokens: int = 100, num_samples: int = 1, seed: int = 0,
+                     stop: str | Sequence[str] = (), max_chars: int | None = None,
+                     options: SamplingOptions | None = None, criteria: Sequence[Criterion] = (),
+                     **sampling: Any) -> Iterator[list[str]]:
+        """Stream ``num_samples`` samples as one batch: after each step, every sample's new piece ('' if none).
+
+        Joined per sample, the pieces equal ``generate(..., num_samples=num_samples)``.
+        """
+        run = self._run(prompt, max_tokens, num_samples, seed, stop, max_chars, options, criteria, sampling,
+                        streaming=True)
+        yield from run or ()
 
     def _run(self, prompt: str, max_tokens: int, n: int, seed: int, stop: str | Sequence[str],
              max_chars: int | None, options: SamplingOptions | None, criteria: Sequence[Criterion],
