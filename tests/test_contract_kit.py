@@ -1,4 +1,5 @@
-"""The contract kit catches a wrong scorer: a plugin's `nats` must match the step-by-step default."""
+"""The contract kit catches a wrong scorer: a plugin's `nats` must match the step-by-step default,
+or, for a smoothed scorer, give the next character at most probability 1 in all."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 from textgen_bigram import BigramGenerator
 
-from toolkit.testing import check_generator, check_nats
+from toolkit.testing import check_generator, check_nats, check_nats_normalised
 
 TEXT = "the cat sat on the mat.\n"
 
@@ -16,7 +17,7 @@ class FastNats(BigramGenerator):
 
     def nats(self, text: str) -> tuple[float, int]:
         ids = self.encode(text)
-        rows = np.r_[len(self.tokenizer), ids[:-1]]
+        rows = np.array([len(self.tokenizer), *ids[:-1]])
         return -float(self.log_probs[rows, ids].sum()) + self.unknown_nats(text), len(ids)
 
 
@@ -52,3 +53,15 @@ def test_a_wrong_nats_override_fails_the_kit(bigram_model, wrong):
 def test_check_generator_runs_the_nats_check(bigram_model, tmp_path):
     with pytest.raises(AssertionError, match=r"HalvedNats\.nats gives"):
         check_generator(as_(HalvedNats, bigram_model), tmp_path, "the", TEXT)
+
+
+def test_a_normalised_scorer_passes_and_an_undercounting_one_fails(bigram_model):
+    alphabet = "".join(bigram_model.tokenizer.decode([i]) for i in range(1, len(bigram_model.tokenizer)))
+    check_nats_normalised(as_(FastNats, bigram_model), TEXT, alphabet)
+    with pytest.raises(AssertionError, match=r"a total probability of .* > 1"):
+        check_nats_normalised(as_(HalvedNats, bigram_model), TEXT, alphabet)
+
+
+def test_check_generator_can_check_normalisation_instead(bigram_model, tmp_path):
+    with pytest.raises(AssertionError, match="total probability"):
+        check_generator(as_(HalvedNats, bigram_model), tmp_path, "the", TEXT, nats_check="normalised")

@@ -141,8 +141,9 @@ def test_a_plugin_bug_is_one_line_naming_the_plugin_and_the_method(tmp_path):
     line = one_error_line(textgen("generate", str(tmp_path / "m"), "--max-tokens", "5"))
     assert "plugin 'buggy-fixture' (textgen-impostor-fixture 0.2.0) failed in its decode method: IndexError" in line
     assert "--debug" in line and "TEXTGEN_DEBUG=1" in line
-    for debug in (textgen("--debug", "generate", str(tmp_path / "m")),
-                  textgen("generate", str(tmp_path / "m"), TEXTGEN_DEBUG="1")):
+    model = str(tmp_path / "m")
+    for debug in (textgen("--debug", "generate", model), textgen("generate", model, "--debug"),
+                  textgen("generate", model, TEXTGEN_DEBUG="1")):
         assert debug.returncode == 1 and "Traceback" in debug.stderr and "in decode" in debug.stderr
 
 

@@ -281,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--option", action="append", metavar="PLUGIN.KEY=VALUE",
                    help="training option for one family, e.g. lstm.hidden_size=128")
     p.set_defaults(func=cmd_demo)
+    for p in sub.choices.values():  # `textgen generate M --debug` works as well as `textgen --debug generate M`
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the traceback of any error (also TEXTGEN_DEBUG=1), for plugin authors")
     return parser
 
 

@@ -24,12 +24,15 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
 from .api import load
 from .errors import ModelDirError
 from .generator import MANIFEST, Generator
+
+NatsCheck = Literal["steps", "normalised", "none"]
 
 BAD_OPTIONS = [
     ("temperature", -0.5), ("temperature", float("nan")), ("top_p", 0.0), ("top_p", 1.5),
@@ -105,6 +108,24 @@ def check_nats(gen: Generator, text: str, rel_tol: float = 1e-6) -> None:
         f"gives {slow} (relative difference {abs(fast - slow) / max(abs(slow), 1e-300):.2e} > {rel_tol})")
 
 
+def check_nats_normalised(gen: Generator, text: str, alphabet: str, tol: float = 1e-6) -> None:
+    """A smoothed character-level scorer never gives the next character more than probability 1 in all.
+
+    For a model that samples one distribution and scores another (so `check_nats` does not
+    apply), the probabilities ``nats`` implies for each character after a prefix of ``text``
+    must sum to at most 1 over ``alphabet``: a scorer that undercounts (halves the code
+    length, say) claims more.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for cut in sorted({1, len(text) // 2, len(text) - 1}):
+            prefix = text[:cut]
+            base = gen.nats(prefix)[0]
+            total = math.fsum(math.exp(base - gen.nats(prefix + c)[0]) for c in sorted(set(alphabet)))
+            assert total <= 1 + tol, (f"{type(gen).__name__}.nats gives the characters after {prefix[-20:]!r} "
+                                      f"a total probability of {total:.6f} > 1")
+
+
 def check_bad_options(gen: Generator, prompt: str = "") -> None:
     """Each bad sampling value raises a ValueError whose message names the parameter."""
     for name, value in BAD_OPTIONS:
@@ -163,7 +184,7 @@ def check_corrupt_dir(gen: Generator, folder: Path) -> None:
 
 
 def check_generator(gen: Generator, folder: Path, prompt: str = "", text: str = "",
-                    nats_is_sampling_model: bool = True) -> None:
+                    nats_check: NatsCheck = "steps") -> None:
     """Run every check; for use outside a `GeneratorContract` test class (see its attributes)."""
     check_deterministic(gen, prompt)
     check_max_tokens(gen, prompt)
@@ -171,12 +192,18 @@ def check_generator(gen: Generator, folder: Path, prompt: str = "", text: str = 
     check_stream(gen, prompt)
     sample = text or gen.generate(prompt, max_tokens=50, seed=0)[0] or prompt
     check_score(gen, sample)
-    if nats_is_sampling_model:
-        check_nats(gen, sample)
+    _check_scorer(gen, nats_check, sample)
     check_bad_options(gen, prompt)
     check_unknown_prompt(gen)
     check_save_load(gen, folder, prompt, text)
     check_corrupt_dir(gen, folder)
+
+
+def _check_scorer(gen: Generator, how: NatsCheck, text: str) -> None:
+    if how == "steps":
+        check_nats(gen, text)
+    elif how == "normalised":
+        check_nats_normalised(gen, text, text + gen.generate(max_tokens=200, seed=0)[0])
 
 
 class GeneratorContract:
@@ -187,10 +214,13 @@ class GeneratorContract:
 
     prompt: str = ""
     score_text: str = "The quick brown fox jumps over the lazy dog.\n"
-    #: Whether ``nats`` scores the distribution ``begin``/``advance`` sample from, so that
-    #: `check_nats` applies. Set it False only for a model that samples one distribution and
-    #: scores a smoothed other (a Markov chain samples raw counts, scores Kneser-Ney).
-    nats_is_sampling_model: bool = True
+    #: How the scorer is checked. ``"steps"``: ``nats`` scores the distribution
+    #: ``begin``/``advance`` sample from, so it must equal the step-by-step default
+    #: (`check_nats`). A model that samples raw counts and scores a smoothed model (a
+    #: Markov chain and Kneser-Ney) cannot match it: ``"normalised"`` checks instead that a
+    #: character-level scorer's next-character probabilities sum to at most 1
+    #: (`check_nats_normalised`); ``"none"`` skips the check, for a scorer that is neither.
+    nats_check: NatsCheck = "steps"
     #: The text `check_nats` scores both ways (default `score_text`). A windowed scorer
     #: agrees with stepping only on text that fits one window, so keep it that short.
     nats_text: str | None = None
@@ -218,10 +248,10 @@ class GeneratorContract:
     def test_score_is_finite(self, generator: Generator) -> None:
         check_score(generator, self.score_text)
 
-    def test_nats_matches_the_step_by_step_default(self, generator: Generator) -> None:
-        if not self.nats_is_sampling_model:
-            pytest.skip("nats scores a smoothed model, not the sampling distribution (nats_is_sampling_model)")
-        check_nats(generator, self.nats_text or self.score_text)
+    def test_nats_agrees_with_the_model(self, generator: Generator) -> None:
+        if self.nats_check == "none":
+            pytest.skip("nats scores another model than the sampling one, and not by characters (nats_check)")
+        _check_scorer(generator, self.nats_check, self.nats_text or self.score_text)
 
     def test_rejects_bad_options(self, generator: Generator) -> None:
         check_bad_options(generator, self.prompt)
