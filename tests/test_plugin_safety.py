@@ -205,3 +205,8 @@ def test_generation_refuses_a_bad_seed_with_the_same_rule(bigram_model):
     for seed in (-1, 2**70):
         with pytest.raises(OptionError, match=f"seed must be a whole number from 0 to {MAX_SEED}"):
             bigram_model.generate("the", max_tokens=3, seed=seed)
+
+
+def test_compare_refuses_a_bad_seed_with_the_same_rule(bigram_model):
+    with pytest.raises(OptionError, match=f"seed must be a whole number from 0 to {MAX_SEED}"):
+        toolkit.compare([bigram_model], CORPUS, "the", seed=2**70)

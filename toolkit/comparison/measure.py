@@ -55,7 +55,7 @@ def evaluate(model: Generator, *, label: str, source: str, corpus: Corpus, index
     for temperature in temperatures:
         progress(f"{label}: sampling {samples} x {len(prompts)} at temperature {temperature}")
         runs.append(sample_temperature(model, index, prompts, temperature, samples, max_tokens, seed))
-    distribution, version = registry.plugin_version(model.name)
+    distribution, version = registry.plugin_version(model.name, type(model))
     return ModelResult(
         label=label, source=source, plugin=model.name, distribution=distribution, plugin_version=version,
         info=model.info(), disk_bytes=disk_bytes(Path(source)), training=dict(model.training),

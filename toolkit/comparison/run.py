@@ -14,6 +14,7 @@ from ..api import load
 from ..corpora import Corpus, load_corpus
 from ..generator import Generator
 from ..metrics import MARKOVIFY_MAX_OVERLAP_RATIO, MARKOVIFY_MAX_OVERLAP_TOTAL, TrainingIndex
+from ..options import check_seed
 from .curves import crossovers
 from .measure import evaluate
 from .memory import METHOD as MEMORY_METHOD
@@ -46,8 +47,7 @@ def _check(samples: int, temperatures: Sequence[float], max_tokens: int, seed: i
         raise ValueError(f"temperatures must be one or more numbers >= 0, got {list(temperatures)!r}")
     if not isinstance(max_tokens, int) or max_tokens < 1:
         raise ValueError(f"max_tokens must be a whole number >= 1, got {max_tokens!r}")
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    check_seed(seed)
     if max_score_chars is not None and (not isinstance(max_score_chars, int) or max_score_chars < 1):
         raise ValueError(f"max_score_chars must be a whole number >= 1 or None, got {max_score_chars!r}")
 
