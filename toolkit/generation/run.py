@@ -96,6 +96,9 @@ class Run:
                 row.decoder.keep = keep
         for criterion in self.criteria:
             criterion.start(n)
+        # only the criteria that override a hook are called: the loop runs once per token per row
+        self.token_criteria = [c for c in self.criteria if type(c).after_token is not Criterion.after_token]
+        self.step_criteria = [c for c in self.criteria if type(c).after_step is not Criterion.after_step]
         self.started = time.perf_counter()
         self.first_token = 0.0
         self.state: Any = None
@@ -128,13 +131,14 @@ class Run:
                 continue
             row.history.append(token)
             row.steps += 1
-            verdicts = [c.after_token(row) for c in self.criteria]
-            redraw |= Verdict.REDRAW in verdicts
-            if row.decoder and Verdict.REDRAW not in verdicts:
+            verdicts = {c.after_token(row) for c in self.token_criteria}
+            rewound = Verdict.REDRAW in verdicts
+            if row.decoder and not rewound:
                 self._judge_text(row, row.decoder.step())
             row.done |= Verdict.STOP in verdicts
-            for criterion in self.criteria:
+            for criterion in self.step_criteria:
                 criterion.after_step(row)
+            redraw |= rewound
         return redraw
 
     def _judge_text(self, row: Row, new: str) -> None:
