@@ -168,9 +168,7 @@ def draw_result(result: ColumnResult) -> None:
     for notice in result.notices:
         st.caption(f"⚠ {notice}")
     if not result.done:
-        finished = sum(1 for s in result.samples if s) if result.status != "measuring" else len(result.samples)
-        total = max(1, result.run.num_samples)
-        st.progress(min(1.0, finished / total), text=f"{result.status}…")
+        st.progress(result.progress, text=f"{result.status}…")
     spans = [n.get("longest_copy_span", "") for n in result.novelty]
     for i, text in enumerate(result.samples):
         span = spans[i] if i < len(spans) else ""
@@ -183,11 +181,15 @@ def draw_result(result: ColumnResult) -> None:
         st.markdown("\n".join(["| metric | value |", "|---|---|"]
                               + [f"| {k} | {fmt(v, '.3g')} |" for k, v in result.metrics.items()]))
     if result.novelty:
-        first = result.novelty[0]
-        with st.expander(f"Nearest training passage (similarity {first['nearest_similarity']:.2f})"):
-            st.caption(f"longest copied span: {first['longest_copy']} chars (marked) · "
-                       f"markovify would {'refuse' if first['markovify_reject'] else 'accept'} it")
-            st.html(passage_html(first["nearest_passage"], first["longest_copy_span"]))
+        draw_nearest(result.novelty[0])
+
+
+def draw_nearest(first: dict[str, Any]) -> None:
+    """The training passage nearest a column's first sample, its longest copied span marked."""
+    with st.expander(f"Nearest training passage (similarity {first['nearest_similarity']:.2f})"):
+        st.caption(f"longest copied span: {first['longest_copy']} chars (marked) · "
+                   f"markovify would {'refuse' if first['markovify_reject'] else 'accept'} it")
+        st.html(passage_html(first["nearest_passage"], first["longest_copy_span"]))
 
 
 def stream_into(slots: dict[str, Any], results: dict[str, ColumnResult], corpus: str | None = None,

@@ -41,6 +41,7 @@ class ColumnResult:
     first_token_seconds: float | None = None
     seconds: float = 0.0
     tokens: int = 0
+    steps: int = 0  #: generation steps so far (each gives every sample one token)
     metrics: dict[str, float | None] = field(default_factory=dict)
     novelty: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
@@ -48,6 +49,13 @@ class ColumnResult:
     @property
     def done(self) -> bool:
         return self.status in ("done", "failed")
+
+    @property
+    def progress(self) -> float:
+        """How far the column is, 0 to 1, for its progress bar."""
+        if self.status == "generating":
+            return min(1.0, self.steps / max(1, self.run.max_tokens))
+        return 1.0 if self.status == "measuring" else 0.0
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -116,6 +124,7 @@ def _stream(model: Generator, result: ColumnResult) -> Iterator[ColumnResult]:
     for pieces in model.stream_batch(result.prompt, max_tokens=run.max_tokens, num_samples=run.num_samples,
                                      seed=run.seed, options=result.sampling):
         now = time.perf_counter()
+        result.steps += 1
         if result.first_token_seconds is None:
             result.first_token_seconds = now - started
         for part, piece in zip(parts, pieces, strict=True):
