@@ -192,3 +192,44 @@ def test_training_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     assert (tmp_path / "train-state").is_dir() and first.training["fit"]["resumed_from"] is None
     more = GPT2Generator.train(CORPUS, options.model_copy(update={"max_steps": 20}), seed=0, out=tmp_path)
     assert more.training["fit"]["resumed_from"] == 10 and more.training["fit"]["steps"] == 20
+
+
+# -- GPT-2 folders without transformers ----------------------------------------------------------
+
+_NO_TRANSFORMERS = """
+import sys, toolkit
+model = toolkit.load(sys.argv[1])
+texts = model.generate("ROMEO:", max_tokens=12, num_samples=2, seed=4)
+print(repr(texts), repr(model.score("JULIET:\\nIt is the sun.\\n").bpc))
+sys.exit(3 if "transformers" in sys.modules else 0)
+"""
+
+
+@pytest.mark.parametrize("level", ["char", "plain"])
+def test_gpt2_folders_load_without_transformers(level: str, hf_dir: Path, tmp_path: Path) -> None:
+    """The toolkit's own folder and a plain save_pretrained one load, generate and score in a process that never
+    imports transformers, and give what the transformers module gives."""
+    import subprocess
+    import sys
+
+    from textgen_gpt2 import native
+
+    folder = hf_dir
+    if level == "char":
+        folder = tmp_path / "m"
+        toolkit.train("gpt2", CORPUS, level="char", out=folder, **{**TINY, "max_steps": 3})
+    run = subprocess.run([sys.executable, "-c", _NO_TRANSFORMERS, str(folder)], capture_output=True, text=True,
+                         check=False, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    light = toolkit.load(folder)
+    assert isinstance(light.model, native.GPT2)
+    hf_model = AutoModelForCausalLM.from_pretrained(folder)
+    with torch.inference_mode():
+        row = torch.tensor([[light.tokenizer.bos, *light.encode("ROMEO: It is")]])
+        torch.testing.assert_close(light.model(input_ids=row).logits, hf_model(input_ids=row).logits)
+    texts = light.generate("ROMEO:", max_tokens=12, num_samples=2, seed=4)
+    assert run.stdout.strip() == f"{texts!r} {light.score('JULIET:' + chr(10) + 'It is the sun.' + chr(10)).bpc!r}"
+    light.save(tmp_path / "again")  # and what it writes back loads in plain transformers
+    again = AutoModelForCausalLM.from_pretrained(tmp_path / "again")
+    with torch.inference_mode():
+        torch.testing.assert_close(again(input_ids=row).logits, hf_model(input_ids=row).logits)

@@ -89,17 +89,26 @@ def refuse_pickle(folder: Path) -> None:
             f"'{folder}')\" (this unpickles {pickles[0]}: run it only if you trust where it came from)")
 
 
-def load(source: str | Path, device: Any, level: str | None = None) -> tuple[Any, CharVocab | HFVocab]:
+def load(source: str | Path, device: Any, level: str | None = None, native: bool = True
+         ) -> tuple[Any, CharVocab | HFVocab]:
     """The model (eval mode, float32 on CPU) and its vocabulary, from a directory or a hub name.
 
     ``level="char"`` reads the tokenizer as a textgen character vocabulary. A damaged
-    directory raises ValueError naming it.
+    directory raises ValueError naming it. A GPT-2 folder with safetensors weights and a
+    ``tokenizer.json`` is read without importing transformers (`native`) unless ``native``
+    is False (training needs transformers' own module).
     """
+    local = Path(source).expanduser().is_dir()
+    where = str(Path(source).expanduser()) if local else str(source)
+    if native and local:
+        from . import native as torch_only
+
+        if torch_only.can_load(Path(where)):
+            model = torch_only.load(Path(where), device)
+            return model, _vocabulary(where, model, *torch_only.tokenizer(Path(where)), level)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    local = Path(source).expanduser().is_dir()
-    where = str(Path(source).expanduser()) if local else str(source)
     if local:
         refuse_pickle(Path(where))
     kwargs = {"local_files_only": offline() and not local, "use_safetensors": True}
@@ -114,14 +123,19 @@ def load(source: str | Path, device: Any, level: str | None = None) -> tuple[Any
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
         raise ValueError(f"{where}: the tokenizer has no fast (tokenizers) backend")
+    candidates = (model.config.bos_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id)
+    bos = next((b for b in candidates if isinstance(b, int)), None)
+    return model.to(device).eval(), _vocabulary(where, model, backend, bos, level)
+
+
+def _vocabulary(where: str, model: Any, backend: Any, bos: int | None, level: str | None) -> CharVocab | HFVocab:
+    """The plugin's vocabulary over a ``tokenizers`` backend, checked against the model."""
     if level == "char":
         vocab: CharVocab | HFVocab = CharVocab.from_hf(backend)
     else:
-        candidates = (model.config.bos_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id)
-        bos = next((b for b in candidates if isinstance(b, int)), None)
         if bos is None:
             raise ValueError(f"{where}: the model names no BOS or EOS token to start a text from")
         vocab = HFVocab(backend, bos)
     if vocab.size > model.config.vocab_size:
         raise ValueError(f"{where}: the tokenizer has {vocab.size} tokens but the model only {model.config.vocab_size}")
-    return model.to(device).eval(), vocab
+    return vocab

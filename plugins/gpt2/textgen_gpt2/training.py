@@ -60,7 +60,7 @@ def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
     device = pick_device(options.device)
     options, sizing = options.sized(len(corpus.train), device.type)
     if options.source:
-        model, vocab = checkpoints.load(options.source, device)
+        model, vocab = checkpoints.load(options.source, device, native=False)  # trained as transformers' module
     else:
         vocab = CharVocab.fit(corpus.train) if options.level == "char" else HFVocab.fit(corpus.train,
                                                                                          options.vocab_size)
