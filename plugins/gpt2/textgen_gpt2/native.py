@@ -143,7 +143,10 @@ def tokenizer(folder: Path) -> tuple[Any, int | None]:
     """The ``tokenizers`` backend and the BOS id named by the config or the tokenizer's config."""
     from tokenizers import Tokenizer
 
-    backend = Tokenizer.from_file(str(folder / TOKENIZER))
+    try:
+        backend = Tokenizer.from_file(str(folder / TOKENIZER))
+    except Exception as exc:  # tokenizers raises a bare Exception for a damaged file
+        raise ValueError(f"{folder / TOKENIZER}: unreadable ({exc})") from None
     config = read_config(folder)
     candidates: list[Any] = [getattr(config, "bos_token_id", None)]
     try:
