@@ -149,10 +149,14 @@ def tokenizer(folder: Path) -> tuple[Any, int | None]:
         raise ValueError(f"{folder / TOKENIZER}: unreadable ({exc})") from None
     config = read_config(folder)
     candidates: list[Any] = [getattr(config, "bos_token_id", None)]
-    try:
-        special = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
-        candidates += [backend.token_to_id(special[k]) for k in ("bos_token", "eos_token")
-                       if isinstance(special.get(k), str)]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        pass
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):  # transformers reads both: so do we
+        try:
+            special = json.loads((folder / name).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{folder / name}: unreadable ({exc})") from None
+        tokens = [special.get(k) for k in ("bos_token", "eos_token")] if isinstance(special, dict) else []
+        candidates += [backend.token_to_id(t if isinstance(t, str) else t.get("content", "")) for t in tokens
+                       if isinstance(t, str | dict)]
     return backend, next((b for b in candidates if isinstance(b, int)), None)
