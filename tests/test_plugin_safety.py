@@ -171,6 +171,8 @@ def test_non_finite_or_non_positive_learning_rates_are_refused_with_the_field_na
     ("lstm", {"lr": "0.01", "min_lr": "0.1"}, "min_lr"),
     ("gpt2", {"grad_clip": "inf"}, "grad_clip"),
     ("markov", {"max_overlap_ratio": "nan"}, "max_overlap_ratio"),
+    ("lstm", {"batch_size": str(2**70)}, "batch_size"),
+    ("gpt2", {"max_steps": 2**40}, "max_steps"),
 ])
 def test_out_of_range_options_are_refused_with_the_field_named(plugin, options, field):
     if plugin not in registry.plugins():
@@ -210,3 +212,8 @@ def test_generation_refuses_a_bad_seed_with_the_same_rule(bigram_model):
 def test_compare_refuses_a_bad_seed_with_the_same_rule(bigram_model):
     with pytest.raises(OptionError, match=f"seed must be a whole number from 0 to {MAX_SEED}"):
         toolkit.compare([bigram_model], CORPUS, "the", seed=2**70)
+
+
+def test_sampling_counts_beyond_a_c_int_are_refused_by_name(bigram_model):
+    with pytest.raises(OptionError, match=r"top_k=.*must be at most 2147483647"):
+        bigram_model.generate("the", max_tokens=3, top_k=2**70)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import TextgenError
 
@@ -19,6 +19,8 @@ M = TypeVar("M", bound=BaseModel)
 #: Seeds every plugin accepts: what numpy, torch and Python's `random` all take without overflow,
 #: with room for the per-step and per-rank seeds the training loop derives from it.
 MAX_SEED = 2**32 - 1
+#: The largest whole-number option: what a C int (torch's sizes, numpy's counts) holds.
+MAX_INT = 2**31 - 1
 
 
 class OptionError(TextgenError, ValueError):
@@ -33,6 +35,14 @@ class Options(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=(), allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _fits_a_c_int(cls, value: Any) -> Any:
+        """Sizes and counts reach torch and numpy as C ints: ``batch_size=2**70`` is refused here, by name."""
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise ValueError(f"must be at most {MAX_INT} in size")
+        return value
 
 
 class TrainingOptions(Options):
