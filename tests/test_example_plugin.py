@@ -104,7 +104,8 @@ def test_fresh_environment_lists_only_the_example_plugin(fresh_env):
     env, tmp = fresh_env["env"], fresh_env["tmp"]
     out = run(fresh_env["textgen"], "plugins", "--json", env=env, cwd=tmp)
     assert json.loads(out.stdout) == [
-        {"name": "bigram", "distribution": "textgen-bigram", "version": "0.1.0", "ok": True, "error": None}
+        {"name": "bigram", "distribution": "textgen-bigram", "version": "0.1.0", "ok": True, "error": None,
+         "conflict": []}
     ]
     where = run(fresh_env["python"], "-c", "import toolkit, textgen_bigram; print(toolkit.__file__);"
                 "print(textgen_bigram.__file__)", env=env, cwd=tmp).stdout.split()
