@@ -105,7 +105,7 @@ class Run:
         self.scores: Scores | None = None
 
     def __iter__(self) -> Iterator[list[str]]:
-        self.state, self.scores = self.gen.begin(self.rows[0].history, len(self.rows))
+        self.state, self.scores = self.gen.begin(self.rows[0].history[:], len(self.rows))  # a copy: rows grow theirs
         while True:
             sampled = self.sampler(self.scores, [row.history for row in self.rows])
             if not self.first_token:
