@@ -316,3 +316,15 @@ def test_stop_string_ending_in_a_long_token_is_found():
     assert at >= 0, "choose another seed"
     assert gen.generate(max_tokens=40, seed=0, stop="a ")[0] == full[:at]
     assert "".join(gen.stream(max_tokens=40, seed=0, stop="a ")) == full[:at]
+
+
+@pytest.mark.parametrize("stop", [(), ".aa"])
+def test_batched_stream_of_refusing_generator_equals_generate(stop):
+    """Rows rewound on their own (a refused sentence) stream exactly what `generate` returns for the batch."""
+    gen = Sentences()
+    for seed in range(4):
+        parts = [[] for _ in range(3)]
+        for pieces in gen.stream_batch("a", max_tokens=120, num_samples=3, seed=seed, stop=stop):
+            for part, piece in zip(parts, pieces, strict=True):
+                part.append(piece)
+        assert ["".join(p) for p in parts] == gen.generate("a", max_tokens=120, num_samples=3, seed=seed, stop=stop)

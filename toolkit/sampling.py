@@ -170,11 +170,12 @@ class Sampler:
         self.rng = np.random.default_rng(seed)
         self.plugin = plugin
         self.processors = [*processors, *options.processors()]
+        self.masks = bool(processors)  # only a plugin's own processors can leave a row with no token
 
     def __call__(self, scores: Scores, histories: Sequence[Sequence[int]]) -> np.ndarray:
         logits, ids = check_scores(scores, self.plugin)
         logits = proc.apply(self.processors, logits, ids, histories)
-        if not np.isfinite(logits.max(axis=1)).all():
+        if self.masks and not np.isfinite(logits.max(axis=1)).all():
             raise NonFiniteScoresError(f"plugin {self.plugin!r} left no possible token after its own "
                                        "processors (it can only produce suppressed tokens)")
         return choose(logits, ids, self.rng, self.options.greedy)

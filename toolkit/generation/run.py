@@ -131,11 +131,14 @@ class Run:
                 continue
             row.history.append(token)
             row.steps += 1
-            verdicts = {c.after_token(row) for c in self.token_criteria}
-            rewound = Verdict.REDRAW in verdicts
+            stop = rewound = False
+            for criterion in self.token_criteria:
+                verdict = criterion.after_token(row)  # compared by identity: hashing an Enum costs more
+                rewound |= verdict is Verdict.REDRAW
+                stop |= verdict is Verdict.STOP
             if row.decoder and not rewound:
                 self._judge_text(row, row.decoder.step())
-            row.done |= Verdict.STOP in verdicts
+            row.done |= stop
             for criterion in self.step_criteria:
                 criterion.after_step(row)
             redraw |= rewound
