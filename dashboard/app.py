@@ -334,7 +334,7 @@ def compare_tab(sources: dict[str, str], prompt: str, settings: Settings | None)
     corpus = left.text_input("Held-out corpus", value=corpora[0] if corpora else "tinyshakespeare",
                              key="cmp.corpus", help="Its validation split is scored; its training split "
                              "is the novelty reference.")
-    score_chars = middle.number_input("Score at most N held-out characters (0: all)", value=20_000,
+    score_chars = middle.number_input("Score at most N held-out characters (0: all)", value=0,
                                       min_value=0, step=10_000, key="cmp.chars")
     temperatures = right.text_input("Temperatures", value=", ".join(map(str, SWEEP)), key="cmp.temps")
     if st.button("Run compare", key="cmp.run", disabled=settings is None) and settings:

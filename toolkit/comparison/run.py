@@ -115,7 +115,8 @@ class _Run:
 def compare(models: Sequence[Entry] | Mapping[str, Entry], corpus: str | Path | Corpus,
             prompts: str | Sequence[str], *, samples: int = 5, temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
             max_tokens: int = 200, seed: int = 0, max_score_chars: int | None = None, device: str = "auto",
-            out: str | Path | None = None, progress: Callable[[str], None] | None = None) -> CompareReport:
+            out: str | Path | None = None, reuse_measurements: bool = True,
+            progress: Callable[[str], None] | None = None) -> CompareReport:
     """Evaluate ``models`` on ``corpus`` and ``prompts``; write the report to ``out`` if given.
 
     ``models`` are model directories, ``PLUGIN:SOURCE`` strings or loaded generators, or a
@@ -124,7 +125,8 @@ def compare(models: Sequence[Entry] | Mapping[str, Entry], corpus: str | Path | 
     is scored unless ``max_score_chars`` caps it (recorded and named in the report); a model's
     recorded ``val_bpc`` is reused when its corpus checksum, split and toolkit version match.
     A model that fails during the run gets an error row; the others are still measured and written.
-    When ``out`` holds the report of an identical earlier run, unchanged models are not measured again.
+    When ``out`` holds the report of an identical earlier run, unchanged models are not measured again
+    (their samples would be the same) unless ``reuse_measurements`` is False, as a benchmark needs.
     """
     started = time.perf_counter()
     progress = progress or (lambda _: None)
@@ -141,7 +143,7 @@ def compare(models: Sequence[Entry] | Mapping[str, Entry], corpus: str | Path | 
     index = TrainingIndex.build(corpus.train, n=NGRAM)  # lazy: never built when every model is reused
     parameters = _parameters(corpus, prompts, samples, temperatures, max_tokens, seed, max_score_chars, device,
                              index.passage_chars)
-    previous = previous_results(out, parameters) if out is not None else {}
+    previous = previous_results(out, parameters) if out is not None and reuse_measurements else {}
     run = _Run(corpus, index, parameters, device, previous, str(out), progress)
     results, failed = [], []
     for i, (label, entry) in enumerate(zip(labels, entries, strict=True), 1):

@@ -1,0 +1,47 @@
+"""Where and how a benchmark ran, for its results file and its ``bench/RESULTS.md`` section.
+
+Every figure must carry the date (UTC), the machine (CPU model, core count), the load
+average at the start and the exact command line; on a busy machine they are meaningless.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def cpu_model() -> str:
+    """The CPU model from /proc/cpuinfo where there is one, else what the platform says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance() -> dict[str, str]:
+    """Date, machine, load average and command of this run."""
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": f"{cpu_model()}, {os.cpu_count()} cores", "load_average": load,
+            "command": shlex.join(["python", *sys.argv])}
+
+
+def record(title: str, body: list[str], run: dict[str, str]) -> None:
+    """Append a section to bench/RESULTS.md: the provenance, then ``body`` (Markdown lines)."""
+    lines = [f"\n## {title}\n", f"- date: {run['date']}", f"- machine: {run['machine']}",
+             f"- load average at the start: {run['load_average']}", f"- command: `{run['command']}`", "", *body]
+    with RESULTS.open("a", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def target(name: str, met: bool) -> str:
+    return f"- target {'met' if met else 'MISSED'}: {name}"
