@@ -12,7 +12,7 @@ same run. ``--docs docs`` writes ``docs/compare-results.json`` beside the PNGs, 
     flock /tmp/textgen-bench.lock python bench/compare.py --repeats 3 --docs docs --record
     python bench/readme.py            # re-render the README's results section
 
-``--quick`` runs tiny settings (2 s budgets, a 2,000-character slice) in well under a minute.
+``--quick`` runs tiny settings (2 s budgets, the first 60,000 characters) in well under a minute.
 """
 
 from __future__ import annotations
@@ -25,11 +25,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from provenance import provenance, record
+from provenance import provenance, record, tiny_shakespeare
 
 from toolkit import atomic
-from toolkit.comparison import TABLE_TEMPERATURE, CompareReport, ModelResult, budget_sentence, compare, stable
-from toolkit.corpora import load_corpus
+from toolkit.comparison import (
+    DEFAULT_TEMPERATURES,
+    TABLE_TEMPERATURE,
+    CompareReport,
+    ModelResult,
+    budget_sentence,
+    compare,
+    parse_temperatures,
+    stable,
+)
 from toolkit.demo import DEFAULT_MAX_SECONDS, DEMO_PROMPT, RECIPES, pretrained_entry, train_or_reuse
 
 RESULTS_NAME = "compare-results.json"
@@ -44,15 +52,16 @@ def describe(m: ModelResult) -> str:
         parts.append(f"{options['preset']} preset")
     if options.get("level"):
         parts.append(str(options["level"]))
-    if "state_size" in options:
+    if options.get("state_size") is not None:
         parts.append(f"state size {options['state_size']}")
     if "max_seconds" in options and m.speed.get("train_seconds"):
         parts.append(f"{m.speed['train_seconds']:.0f} s of training")
     return ", ".join(parts)
 
 
-def results(reports: list[CompareReport], args: argparse.Namespace, identical: bool) -> dict[str, Any]:
-    """The figures the README shows, with everything its caption names."""
+def results(reports: list[CompareReport], args: argparse.Namespace, identical: bool,
+            run: dict[str, str]) -> dict[str, Any]:
+    """The figures the README shows, with everything its caption names (``run``: `provenance` at the start)."""
     last, t = reports[-1], TABLE_TEMPERATURE
 
     def median(j: int, key: str) -> float | None:
@@ -70,17 +79,18 @@ def results(reports: list[CompareReport], args: argparse.Namespace, identical: b
     corpus = last.parameters["corpus"]
     split = ("the whole validation split" if args.max_score_chars is None
              else f"the first {args.max_score_chars:,} validation characters")
-    return {**provenance(), "corpus": corpus["name"], "split": f"last {corpus['val_fraction']:.0%} held out, "
+    return {**run, "corpus": corpus["name"], "split": f"last {corpus['val_fraction']:.0%} held out, "
             f"bits per character on {split}", "budget_seconds": args.max_seconds, "seed": args.seed,
-            "samples": args.samples, "max_tokens": args.max_tokens, "temperature": t, "repeats": args.repeats,
-            "identical_across_repeats": identical, "models": rows, "references": last.references,
+            "samples": args.samples, "max_tokens": args.max_tokens, "temperatures": args.temperatures,
+            "temperature": t, "repeats": args.repeats, "identical_across_repeats": identical, "models": rows,
+            "references": last.references,
             "crossovers": [c["text"] for c in last.crossovers],
             "sentence": budget_sentence(last.models, last.crossovers), "plots": list(PLOTS)}
 
 
 def section(found: dict[str, Any]) -> list[str]:
     lines = [f"Budget {found['budget_seconds']:g} s per neural model, seed {found['seed']}, {found['split']}; "
-             f"{found['samples']} samples of up to {found['max_tokens']} tokens at T = 0.3-1.8, "
+             f"{found['samples']} samples of up to {found['max_tokens']} tokens at T = {found['temperatures']}, "
              f"{found['repeats']} repeats, identical samples and metrics: {found['identical_across_repeats']}.", "",
              "| model | bits/char | chars/s | tokens/s | chars/s vs first | distinct-2 | copy rate |",
              "|---|--:|--:|--:|--:|--:|--:|"]
@@ -100,6 +110,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS, help="neural training budget")
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=200)
+    parser.add_argument("--temperatures", type=parse_temperatures, default=list(DEFAULT_TEMPERATURES),
+                        help="comma-separated sampling temperatures")
     parser.add_argument("--max-score-chars", type=int, help="score a slice (default: the whole validation split)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--docs", type=Path, help=f"write {RESULTS_NAME} and the PNG plots here (e.g. docs)")
@@ -108,14 +120,14 @@ def parse() -> argparse.Namespace:
     args = parser.parse_args()
     if args.quick:
         args.out = Path(tempfile.mkdtemp(prefix="textgen-bench-compare-"))
-        args.repeats, args.max_seconds, args.samples, args.max_tokens = 2, 2.0, 1, 20
-        args.max_score_chars = args.max_score_chars or 2_000
+        args.repeats, args.max_seconds, args.samples, args.max_tokens, args.temperatures = 2, 2.0, 1, 20, [0.8]
     return args
 
 
 def main() -> int:
     args = parse()
-    corpus = load_corpus("tinyshakespeare")
+    run = provenance()
+    corpus = tiny_shakespeare(args.quick)
     models = {}
     for recipe in RECIPES:
         path = train_or_reuse(recipe, corpus, args.out / "models", seed=args.seed, max_seconds=args.max_seconds)
@@ -127,13 +139,14 @@ def main() -> int:
     reports = []
     for i in range(args.repeats):
         started = time.perf_counter()
-        reports.append(compare(models, corpus, [DEMO_PROMPT], samples=args.samples, max_tokens=args.max_tokens,
+        reports.append(compare(models, corpus, [DEMO_PROMPT], samples=args.samples, temperatures=args.temperatures,
+                               max_tokens=args.max_tokens,
                                seed=args.seed, max_score_chars=args.max_score_chars, out=args.out / "report",
                                reuse_measurements=False))
         print(f"repeat {i + 1}/{args.repeats}: {time.perf_counter() - started:.1f}s", file=sys.stderr)
     first = stable(reports[0].to_json())
     identical = all(stable(r.to_json()) == first for r in reports[1:])
-    found = results(reports, args, identical)
+    found = results(reports, args, identical, run)
     print("\n".join(section(found)))
     if args.docs:
         atomic.write_json(args.docs / RESULTS_NAME, found)

@@ -14,7 +14,8 @@ Run it alone on a quiet 2-core machine::
 
     flock /tmp/textgen-bench.lock python bench/curves.py --minutes 10 --record
 
-``--quick`` trains for 3 s each (models in a temporary folder) to check that the script works.
+``--quick`` trains for 3 s each on the first 60,000 characters (models in a temporary folder), to check
+that the script works.
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from provenance import provenance, record, target
+from provenance import provenance, record, target, tiny_shakespeare
 
 from toolkit import atomic
 from toolkit.comparison import CompareReport, budget_sentence, compare
-from toolkit.corpora import load_corpus
 from toolkit.demo import RECIPES, Recipe, train_or_reuse
 
 #: Whole-split targets in nats per character, by demo recipe label.
@@ -83,7 +83,7 @@ def main() -> int:
     if args.quick:
         args.minutes, args.out = 0.05, Path(tempfile.mkdtemp(prefix="textgen-bench-curves-"))
     run = provenance()
-    corpus = load_corpus("tinyshakespeare")
+    corpus = tiny_shakespeare(args.quick)
     models = {}
     for recipe in CURVE_RECIPES:
         path = train_or_reuse(recipe, corpus, args.out / "models", seed=args.seed, max_seconds=args.minutes * 60)

@@ -1,4 +1,4 @@
-"""Where and how a benchmark ran, for its results file and its ``bench/RESULTS.md`` section.
+"""Where, how and on what a benchmark ran, for its results file and its ``bench/RESULTS.md`` section.
 
 Every figure must carry the date (UTC), the machine (CPU model, core count), the load
 average at the start and the exact command line; on a busy machine they are meaningless.
@@ -6,6 +6,7 @@ average at the start and the exact command line; on a busy machine they are mean
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import shlex
@@ -13,7 +14,21 @@ import sys
 import time
 from pathlib import Path
 
+from toolkit.corpora import Corpus, load_corpus
+
 RESULTS = Path(__file__).with_name("RESULTS.md")
+#: Characters of Tiny Shakespeare a ``--quick`` run uses, so it checks the script in seconds.
+QUICK_CHARS = 60_000
+
+
+def tiny_shakespeare(quick: bool) -> Corpus:
+    """Tiny Shakespeare, or with ``quick`` its first `QUICK_CHARS` characters (its own checksum)."""
+    corpus = load_corpus("tinyshakespeare")
+    if not quick:
+        return corpus
+    text = corpus.text[:QUICK_CHARS]
+    return Corpus(f"{corpus.name}-{QUICK_CHARS // 1000}k", text, corpus.val_fraction, corpus.source,
+                  hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
 def cpu_model() -> str:
