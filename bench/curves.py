@@ -92,8 +92,8 @@ def main() -> int:
     report = compare(models, corpus, ["ROMEO:"], samples=1, temperatures=[0.8], max_tokens=50, seed=args.seed,
                      out=args.out / "report", reuse_measurements=False)
     found = targets(report, args.minutes)
-    plot = Path("bench") / "curves.png"
-    lines = body(report, found, plot)
+    plot = Path(__file__).with_name("curves.png")  # beside RESULTS.md, which links it by name
+    lines = body(report, found, Path(plot.name))
     print("\n".join(lines))
     if args.record:
         atomic.write_bytes(plot, (args.out / "report" / "compare-curves.png").read_bytes())

@@ -16,8 +16,7 @@ from toolkit.errors import PluginError
 
 PLAY = ("ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n"
         "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\nDeny thy father and refuse thy name.\n\n") * 12
-FAST = ["--max-seconds", "1", "--samples", "2", "--max-tokens", "20", "--temperatures", "0.8",
-        "--max-score-chars", "300"]
+FAST = ["--max-seconds", "1", "--samples", "2", "--max-tokens", "20", "--temperatures", "0.8"]
 #: Small networks for a tiny corpus, for the families whose plugins take these options.
 SMALL = {"lstm": {"hidden_size": 32, "embedding_size": 16, "batch_size": 8, "seq_len": 32, "eval_tokens": 256},
          "gpt2": {"layers": 2, "heads": 2, "width": 32, "context": 16, "batch_size": 8, "eval_tokens": 256}}
@@ -78,13 +77,27 @@ def test_demo_trains_installed_families_then_reuses_them(play: Path, tmp_path: P
         ["gpt2-pretrained"] if pretrained else [])
     if pretrained:
         assert f"- gpt2-pretrained: using {pretrained}" in first
-    assert report["parameters"]["prompts"] == ["ROMEO:"] and report["parameters"]["max_score_chars"] == 300
+    # the whole validation split, by default, and one figure per model: the one its training recorded
+    for m in report["models"]:
+        if m["label"] != "gpt2-pretrained":
+            recorded = json.loads((out / "models" / m["label"] / "textgen.json").read_text())["training"]["val_bpc"]
+            assert m["scored_chars"] == len(load_corpus(play).val) and m["bpc"] == pytest.approx(recorded, abs=1e-9)
+    assert report["parameters"]["prompts"] == ["ROMEO:"] and report["parameters"]["max_score_chars"] is None
     assert {"compare-bpc.png", "compare-diversity.png", "compare-speed.png", "report.md"} <= {
         p.name for p in (out / "report").iterdir()}
     assert "| model | plugin |" in first
     assert first.rstrip().endswith(f"textgen dashboard --models {out / 'models'}")
     saved = {r.label: json.loads((out / "models" / r.label / "textgen.json").read_text())["saved"]
              for r in installed}
+
+    # a second demo trains nothing and measures nothing again: the report's measurements are reused
+    assert cli(["demo", "--out", str(out), "--corpus", str(play), *FAST, *flags]) == 0
+    again = capsys.readouterr().out
+    assert ": training" not in again and ": sampling" not in again
+    for recipe in installed:
+        assert f"{recipe.label}: reusing its measurements from {out / 'report'}" in again
+    assert "not a verdict on the families" in again or "not a verdict on its family" in again
+    assert json.loads((out / "report" / "report.json").read_text())["references"]
 
     corpus = load_corpus(play)
     overrides = parse_overrides([flag.removeprefix("-o") for flag in flags])  # strings, as the CLI gives them

@@ -12,7 +12,7 @@ from ..generator import Generator
 from ..metrics import TrainingIndex
 from .memory import UNKNOWN
 from .report import ModelResult, TemperatureResult
-from .reuse import manifest_sha256, recorded_bpc
+from .reuse import fingerprint, recorded_bpc
 from .sweep import sample_temperature
 
 
@@ -61,5 +61,5 @@ def evaluate(model: Generator, *, label: str, source: str, corpus: Corpus, index
         info=model.info(), disk_bytes=disk_bytes(Path(source)), training=dict(model.training),
         bpc=bpc, scored_chars=chars, scored_tokens=tokens, unknown=unknown, temperatures=runs,
         speed=_speed(runs, model.training.get("train_seconds")), memory=dict(UNKNOWN), bpc_source=how,
-        manifest_sha256=manifest_sha256(source),
+        fingerprint=fingerprint(source),
     )

@@ -40,7 +40,7 @@ class ModelResult:
 
     ``bpc_source`` says where ``bpc`` comes from: ``"scored"`` now, or ``"recorded"`` in the
     manifest for the same corpus checksum, split and toolkit version (then ``scored_tokens``
-    is None: training did not record it). ``manifest_sha256`` lets a later run reuse these
+    is None: training did not record it). ``fingerprint`` lets a later run reuse these
     measurements (`reuse.previous_results`); ``reused_from`` names the report they came from.
     """
 
@@ -60,7 +60,7 @@ class ModelResult:
     speed: dict[str, float | None]
     memory: dict[str, int | None]
     bpc_source: str = "scored"
-    manifest_sha256: str | None = None
+    fingerprint: str | None = None
     reused_from: str | None = None
 
     def at(self, temperature: float) -> TemperatureResult | None:

@@ -44,19 +44,27 @@ def recorded_bpc(training: dict[str, Any], corpus: Corpus) -> tuple[float, int] 
 SAME_RUN = ("corpus", "prompts", "samples", "temperatures", "max_tokens", "seed", "max_score_chars")
 
 
-def manifest_sha256(source: str) -> str | None:
-    """Checksum of a model directory's manifest (it changes with every save), else None."""
+def fingerprint(source: str) -> str | None:
+    """What changes when a model folder changes: its manifest's checksum (a new one on every save),
+    or for a folder without one (a Hugging Face checkpoint) its files' names, sizes and times; else None."""
+    path = Path(source)
     try:
-        return hashlib.sha256((Path(source) / MANIFEST).read_bytes()).hexdigest()
+        if (path / MANIFEST).is_file():
+            return hashlib.sha256((path / MANIFEST).read_bytes()).hexdigest()
+        if path.is_dir():
+            files = sorted((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
+                           for p in path.rglob("*") if p.is_file())
+            return hashlib.sha256(json.dumps(files).encode()).hexdigest()
     except OSError:
-        return None
+        pass
+    return None
 
 
 def previous_results(path: str | Path, parameters: dict[str, Any]) -> dict[str, ModelResult]:
     """Measurements of a previous report at ``path`` that this run would repeat, by model source.
 
     A model's result is reused when the run's parameters (`SAME_RUN`) and the toolkit version
-    are the same and its manifest is byte for byte the one measured then: sampling is seeded,
+    are the same and its files are those measured then (`fingerprint`): sampling is seeded,
     so measuring again would only give the same figures and new timings.
     """
     try:
@@ -65,7 +73,7 @@ def previous_results(path: str | Path, parameters: dict[str, Any]) -> dict[str, 
         same = same and old["versions"].get("textgen-toolkit") == __version__
         found = {}
         for m in old["models"] if same else []:
-            if m.get("manifest_sha256") and m["manifest_sha256"] == manifest_sha256(m["source"]):
+            if m.get("fingerprint") and m["fingerprint"] == fingerprint(m["source"]):
                 temps = [TemperatureResult(**t) for t in m.pop("temperatures")]
                 found[m["source"]] = ModelResult(**m, temperatures=temps)
         return found
