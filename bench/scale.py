@@ -96,7 +96,13 @@ def prefix(path: Path, megabytes: float) -> str:
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory. VmHWM starts afresh at exec; ru_maxrss would also count
+    the parent's memory at fork, so it is only the fallback off Linux."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child_ours(path: Path, megabytes: float, level: str, score_chars: int) -> dict[str, Any]:

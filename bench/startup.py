@@ -18,7 +18,6 @@ counted as load plus the first 100 characters, so that nothing is left for later
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -38,17 +37,27 @@ TARGETS = {"markov char": 0.4, "gpt2 baby": 1.6, "lstm": 1.5, "textgen --help": 
 OLD_MARKOV_MB, SIZE_FRACTION, LOAD_RATIO = 17.0, 0.25, 5.0
 
 
+#: Runs a command and prints its wall seconds and peak memory (kB). A small launcher, because a
+#: child's ru_maxrss also counts its parent's memory at fork: this one's is a few MB.
+_LAUNCHER = """
+import resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
+"""
+
+
 def cold(command: list[str], runs: int) -> tuple[float, float]:
     """Median wall seconds and peak resident MB of a fresh process running ``command``."""
     times, peaks = [], []
     for _ in range(runs):
-        started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(child.pid, 0)
-        times.append(time.perf_counter() - started)
-        if status:
-            sys.exit(f"{' '.join(command)} failed: {child.stderr.read().decode()[-2000:] if child.stderr else ''}")
-        peaks.append(usage.ru_maxrss / 1024)
+        run = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True,
+                             check=True)
+        seconds, peak, code = run.stdout.split()
+        if code != "0":
+            sys.exit(f"{' '.join(command)} failed: {run.stderr[-2000:]}")
+        times.append(float(seconds))
+        peaks.append(int(peak) / 1024)
     return statistics.median(times), statistics.median(peaks)
 
 
