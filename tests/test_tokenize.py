@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -119,3 +120,20 @@ def test_bad_vocab_and_level():
         CharTokenizer(["a", "b"])
     with pytest.raises(ValueError, match="unknown tokenizer level 'bpe'"):
         Tokenizer.from_json({"level": "bpe", "vocab": [UNK]})
+
+
+
+@PROPERTY
+@given(st.text(alphabet=st.sampled_from(list("ab\u00e91_ \t\n.,'-"))), st.sampled_from(["leading", "separate"]))
+def test_no_split_text_has_a_word_end_then_a_word_start(text, spacing):
+    """`word_edges` marks the one pair no split text contains, so a model may rule it out exactly."""
+    pieces = WordTokenizer([UNK], {}, spacing).split(text)
+    tokenizer = WordTokenizer([UNK, *dict.fromkeys(pieces)], {}, spacing)
+    ends, starts = tokenizer.word_edges()
+    ids = tokenizer.encode(text)
+    assert 0 not in ids and not any(ends[a] and starts[b] for a, b in itertools.pairwise(ids))
+
+
+def test_word_edges_by_hand():
+    tokenizer = WordTokenizer([UNK, " cat", "the", ",", "\n", "1st"], {})
+    assert tokenizer.word_edges() == ([False, True, True, False, False, True], [False, False, True, False, False, True])

@@ -29,6 +29,7 @@ UNICODE_NATS = math.log(0x110000 - 0x800)
 #: piece, as in models saved before the leading space; kept so they still load.
 WORD_SPACINGS = {"leading": re.compile(r" ?\w+| ?[^\w\s]|\s+(?= \S)|\s+"),
                  "separate": re.compile(r"\w+|[^\w\s]|\s+")}
+_WORD_CHAR = re.compile(r"\w")
 
 
 class Tokenizer:
@@ -140,6 +141,17 @@ class WordTokenizer(Tokenizer):
 
     def split(self, text: str) -> list[str]:
         return self._pattern.findall(text)
+
+    def word_edges(self) -> tuple[list[bool], list[bool]]:
+        """Which pieces end with a word character, and which start with one (``<unk>``: neither).
+
+        No text this tokenizer splits has a piece ending in a word character followed by
+        one starting with a word character (``\\w+`` takes the whole word), so a model may
+        rule that pair out exactly: it is the one way to glue two words together.
+        """
+        ends = [i > 0 and bool(_WORD_CHAR.match(p[-1])) for i, p in enumerate(self.vocab)]
+        starts = [i > 0 and bool(_WORD_CHAR.match(p[0])) for i, p in enumerate(self.vocab)]
+        return ends, starts
 
     def spelling_nats(self, piece: str) -> float:
         char_nats, escape = self._char_nats, self._escape_nats

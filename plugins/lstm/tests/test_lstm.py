@@ -104,6 +104,18 @@ def test_word_bits_per_char_charge_every_character(word_model, monkeypatch):
     assert " zebra" in score.unknown and fast > word_model.unknown_nats(text) > 0  # unknowns spelled in full
 
 
+def test_word_samples_never_glue_two_words(word_model):
+    """Even at a high temperature, every sample splits back into the very tokens drawn: no "thecat"."""
+    prompt = "the cat"
+    done = word_model.complete(prompt, max_tokens=25, num_samples=12, temperature=3.0, seed=4)
+    for text, tokens in zip(done.texts, done.tokens, strict=True):
+        assert word_model.encode(prompt + text) == word_model.encode(prompt) + tokens, text
+    _, scores = word_model.begin(word_model.encode(prompt), 1)
+    starts_word = [i for i, piece in enumerate(word_model.tokenizer.vocab) if i and piece[0].isalnum()]
+    assert starts_word and np.isneginf(scores[0, starts_word]).all()  # after " cat", "sat" cannot come
+    assert word_model.score("the cat sat").nats < math.inf
+
+
 def test_batch_rows_match_single_rows(char_model):
     """num_samples is one batch, and each row is the sample its seed would give alone: state is per row."""
     state, scores = char_model.begin(char_model.encode("the "), 3)

@@ -70,6 +70,12 @@ class LSTMOptions(TrainingOptions):
         return self
 
 
+def _word_rules(module: LSTMModel, tokenizer: Tokenizer) -> None:
+    """At word level, rule out a word token glued to the word before it (`LSTMModel.forbid_glue`)."""
+    if isinstance(tokenizer, WordTokenizer):
+        module.forbid_glue(*tokenizer.word_edges())
+
+
 class LSTMGenerator(Tokenized, Generator):
     name = "lstm"
     Options = LSTMOptions
@@ -103,6 +109,7 @@ class LSTMGenerator(Tokenized, Generator):
         seed_everything(seed)
         module = LSTMModel(len(tokenizer), options.embedding_size, options.hidden_size, options.layers,
                            options.dropout, options.tie_weights)
+        _word_rules(module, tokenizer)
         max_steps = options.max_steps or (None if options.max_seconds else 2000)
         config = TrainConfig(
             max_steps=max_steps, max_seconds=options.max_seconds, batch_size=options.batch_size,
@@ -138,6 +145,7 @@ class LSTMGenerator(Tokenized, Generator):
             raise ValueError(f"{TOKENIZER} has {len(tokenizer)} tokens but the model expects {config['vocab_size']}")
         where = pick_device(device)
         module = LSTMModel(**config).to(where)
+        _word_rules(module, tokenizer)
         load_module(module, load_tensors(folder / WEIGHTS, where), str(folder / WEIGHTS))
         return cls(tokenizer, module, manifest.get("cpu_threads"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -28,6 +29,19 @@ class LSTMModel(nn.Module):
         self.head = nn.Linear(hidden_size, vocab_size)
         if tie_weights:
             self.head.weight = self.embed.weight
+        self.register_buffer("word_ends", None, persistent=False)
+        self.register_buffer("word_starts", None, persistent=False)
+
+    def forbid_glue(self, ends: Sequence[bool], starts: Sequence[bool]) -> None:
+        """Give a word-start token probability 0 right after a word-end token (`WordTokenizer.word_edges`).
+
+        No tokenized text has that pair, so this only takes mass from texts that cannot
+        occur, and it applies alike in training, generation and scoring: a word model
+        cannot glue two words together however briefly it was trained.
+        """
+        device = self.head.weight.device
+        self.word_ends = torch.tensor(ends, dtype=torch.bool, device=device)
+        self.word_starts = torch.tensor(starts, dtype=torch.bool, device=device)
 
     def zero_state(self, batch_size: int, device: torch.device) -> State:
         shape = (self.lstm.num_layers, batch_size, self.lstm.hidden_size)
@@ -35,7 +49,10 @@ class LSTMModel(nn.Module):
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         out, state = self.lstm(self.drop(self.embed(x)), state)
-        return self.head(self.drop(out)), state
+        logits = self.head(self.drop(out))
+        if self.word_ends is not None:
+            logits = logits.masked_fill(self.word_ends[x].unsqueeze(-1) & self.word_starts, float("-inf"))
+        return logits, state
 
 
 class LSTMTask(Task):
