@@ -5,32 +5,40 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 from . import registry
 from .corpora import Corpus, load_corpus
 from .errors import ModelDirError, PluginError
-from .generator import MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, Generator
+from .generator import MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, Generator, UnknownTokensWarning
 from .options import check_seed, parse_options
+from .outpaths import check_model_out
 
 
 def train(plugin: str, corpus: str | Path | Corpus, *, out: str | Path | None = None, seed: int = 0,
-          **options: Any) -> Generator:
+          overwrite: bool = False, **options: Any) -> Generator:
     """Train ``plugin`` on ``corpus`` (a name, a path or a `Corpus`), score it, save it to ``out``.
 
     ``options`` are the plugin's typed options (``textgen options PLUGIN`` lists them).
-    The held-out bits per character is in ``model.training["val_bpc"]``.
+    The held-out bits per character is in ``model.training["val_bpc"]``. ``out`` must be
+    new, empty, an interrupted run's folder, or (with ``overwrite``) a model to replace;
+    that is checked before training starts.
     """
     check_seed(seed)
     cls = registry.get(plugin)
     opts = parse_options(cls.Options, options, f"{plugin} option")
+    if out is not None:
+        check_model_out(out, overwrite=overwrite, flag="out")
     if not isinstance(corpus, Corpus):
         corpus = load_corpus(corpus)
     started = time.perf_counter()
     model = cls.train(corpus, opts, seed=seed, out=Path(out) if out is not None else None)
     seconds = time.perf_counter() - started
-    val = model.score(corpus.val)
+    with warnings.catch_warnings():  # held-out words a word model never saw are expected, not news
+        warnings.simplefilter("ignore", UnknownTokensWarning)
+        val = model.score(corpus.val)
     model.training = {**model.training, "corpus": corpus.describe(), "options": opts.model_dump(mode="json"),
                       "seed": seed, "train_seconds": seconds, "val_bpc": val.bpc, "val_chars": val.chars}
     if out is not None and os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 writes

@@ -1,4 +1,9 @@
-"""Atomic writes: a reader sees the old file or the new one, never half of either."""
+"""Atomic writes: a reader sees the old file or the new one, never half of either.
+
+Work in progress lives beside its target as ``.NAME.PID.*.tmp``; a writer killed midway
+(SIGKILL, power loss) leaves that behind, and the next write to ``NAME`` removes it once
+process PID is gone, putting back a model that was moved aside but not yet replaced.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +31,8 @@ def write_bytes(path: str | Path, data: bytes) -> None:
     """Write to a temporary file beside ``path``, fsync, then rename over it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    clean_debris(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes files owner-only; give them the usual mode
         with os.fdopen(fd, "wb") as f:
@@ -47,12 +53,49 @@ def write_json(path: str | Path, data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _writer(entry: str, name: str) -> int | None:
+    """The PID in ``.NAME.PID.XXXXXXXX.tmp`` (our temporary names), or None for any other name."""
+    prefix = f".{name}."
+    if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+        return None
+    parts = entry[len(prefix):-len(".tmp")].split(".")  # mkstemp's random part has no dots
+    return int(parts[0]) if len(parts) == 2 and parts[0].isdigit() else None
+
+
+def clean_debris(path: str | Path) -> None:
+    """Remove what killed writers of ``path`` left beside it; restore a model moved aside."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return
+    for entry in path.parent.iterdir():
+        pid = _writer(entry.name, path.name)
+        if pid is None or pid == os.getpid() or _alive(pid):
+            continue  # not debris of ``path``, or still being written
+        if entry.name.endswith(".old.tmp") and not path.exists():
+            os.replace(entry, path)  # killed between moving the old model aside and renaming the new one in
+        elif entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
 @contextmanager
 def directory(path: str | Path) -> Iterator[Path]:
     """Build a directory under a temporary name; it replaces ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    clean_debris(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"))
     tmp.chmod(0o777 & ~_UMASK)
     try:
         yield tmp
@@ -61,7 +104,7 @@ def directory(path: str | Path) -> Iterator[Path]:
         raise
     old = None
     if path.exists():
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        old = path.with_name(f".{path.name}.{os.getpid()}.old.tmp")
         shutil.rmtree(old, ignore_errors=True)
         os.replace(path, old)
     os.replace(tmp, path)

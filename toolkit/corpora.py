@@ -82,8 +82,24 @@ class Corpus:
                 "val_fraction": self.val_fraction, "sha256": self.sha256}
 
 
+def _utf16(data: bytes) -> str | None:
+    """"UTF-16 (little-endian, ...)" when ``data`` starts with its byte-order mark or has NULs at every other byte."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        order = "little" if data[0] == 0xFF else "big"
+        return f"UTF-16 ({order}-endian, with a byte-order mark)"
+    head = data[:4096]
+    for zeros, chars, order in ((head[1::2], head[0::2], "little"), (head[0::2], head[1::2], "big")):
+        # mostly-ASCII text in UTF-16: a NUL in (nearly) every other byte, and none in between
+        if len(head) >= 4 and zeros.count(0) >= 0.9 * len(zeros) and chars.count(0) == 0:
+            return f"UTF-16 ({order}-endian, no byte-order mark)"
+    return None
+
+
 def decode(data: bytes, where: str) -> str:
     """UTF-8 (with or without BOM) to text with LF line ends; clear errors for binary or other encodings."""
+    utf16 = _utf16(data)
+    if utf16:
+        raise CorpusError(f"{where} is {utf16}, not UTF-8; convert it, e.g. with iconv -f UTF-16 -t UTF-8")
     nul = data.find(b"\x00")
     if nul >= 0:
         raise CorpusError(f"{where} looks binary: NUL byte at offset {nul}")

@@ -42,14 +42,30 @@ def main(args: argparse.Namespace) -> int:
         env[MODELS_ENV] = str(args.models.resolve())
     process = subprocess.Popen(command(args.port), env=env)
     print(f"textgen dashboard: http://localhost:{args.port}  (Ctrl-C stops it)", flush=True)
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         return process.wait()
-    except KeyboardInterrupt:  # the terminal sent SIGINT to Streamlit too; give it time to close
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    except (KeyboardInterrupt, _Terminated) as exc:  # Ctrl-C also reached Streamlit; SIGTERM only reached us
+        _stop(process)
         print("textgen dashboard: stopped", file=sys.stderr)
-        return 0
+        return 0 if isinstance(exc, KeyboardInterrupt) else 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived: stop the Streamlit child too, rather than leave it serving as an orphan."""
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Ask Streamlit to close as Ctrl-C does, give it time, then kill it."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -120,7 +120,7 @@ def train_or_reuse(recipe: Recipe, corpus: Corpus, models: Path, *, seed: int, m
     budget = f", budget {max_seconds:g}s" if recipe.timed else ""
     shown = {k: v for k, v in options.items() if k != "max_seconds"}
     say(f"- {recipe.label}: training {recipe.plugin} {shown}{budget} ...")
-    model = toolkit.train(recipe.plugin, corpus, out=folder, seed=seed, **options)
+    model = toolkit.train(recipe.plugin, corpus, out=folder, seed=seed, overwrite=True, **options)  # not reusable
     say(f"  {recipe.label}: trained in {model.training['train_seconds']:.1f}s, held-out "
         f"{model.training['val_bpc']:.3f} bits per character")
     return folder

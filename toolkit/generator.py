@@ -196,12 +196,15 @@ class Generator(ABC):
     # -- built once on top of the interface -------------------------------------------
 
     def encode_prompt(self, prompt: str) -> list[int]:
-        unknown = self.unknowns(prompt)
+        self._warn_unknown(self.unknowns(prompt), "the prompt", "treated as unknown", stacklevel=5)
+        return self.encode(prompt)
+
+    def _warn_unknown(self, unknown: list[str], what: str, how: str, *, stacklevel: int) -> None:
+        """One `UnknownTokensWarning` naming the first few pieces; ``stacklevel`` points at the user's call."""
         if unknown:
             shown = ", ".join(repr(u) for u in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
-            warnings.warn(f"{self.name}: the prompt has {len(unknown)} piece(s) outside the vocabulary, "
-                          f"treated as unknown: {shown}", UnknownTokensWarning, stacklevel=4)
-        return self.encode(prompt)
+            warnings.warn(f"{self.name}: {what} has {len(unknown)} piece(s) outside the vocabulary, "
+                          f"{how}: {shown}", UnknownTokensWarning, stacklevel=stacklevel)
 
     def complete(self, prompt: str = "", *, max_tokens: int = 100, num_samples: int = 1, seed: int = 0,
                  stop: str | Sequence[str] = (), max_chars: int | None = None,
@@ -281,13 +284,16 @@ class Generator(ABC):
         nats, tokens = self.nats(text)
         if math.isnan(nats) or nats < 0:
             raise PluginError(f"plugin {self.name!r} scored {text[:20]!r}... as {nats} nats")
-        return Score(nats=float(nats), chars=len(text), tokens=tokens, unknown=self.unknowns(text))
+        unknown = self.unknowns(text)
+        self._warn_unknown(unknown, "the scored text", "each charged as <unk> plus its spelling", stacklevel=3)
+        return Score(nats=float(nats), chars=len(text), tokens=tokens, unknown=unknown)
 
     def save(self, path: str | Path) -> Path:
         """Write the model directory atomically: its files plus a manifest naming the plugin."""
+        from .outpaths import check_model_out
         from .registry import plugin_version
 
-        path = Path(path)
+        path = check_model_out(path, overwrite=True, flag="save path")  # a model, never the user's own files
         with atomic.directory(path) as tmp:
             extra = self.save_files(tmp)
             distribution, version = plugin_version(self.name, type(self))
