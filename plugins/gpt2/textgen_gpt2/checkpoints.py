@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,10 +59,24 @@ def quiet() -> Iterator[None]:
             logging.enable_progress_bar()
 
 
-def _missing(source: str, exc: Exception) -> PretrainedNotFound:
+def hub_unreachable() -> str | None:
+    """Why the Hugging Face hub cannot be reached, from one short connection (not minutes of retries)."""
+    from urllib.parse import urlsplit
+
+    from huggingface_hub.constants import ENDPOINT
+
+    url = urlsplit(ENDPOINT)
+    try:
+        socket.create_connection((url.hostname or "", url.port or (443 if url.scheme == "https" else 80)),
+                                 timeout=3).close()
+    except OSError as exc:
+        return f"{url.hostname} cannot be reached ({exc.strerror or exc})"
+    return None
+
+
+def _missing(source: str, why: str) -> PretrainedNotFound:
     from huggingface_hub.constants import HF_HUB_CACHE
 
-    why = "HF_HUB_OFFLINE is set" if offline() else f"it could not be downloaded ({type(exc).__name__})"
     return PretrainedNotFound(
         f"pretrained model {source!r} is not in the Hugging Face cache ({HF_HUB_CACHE}) and {why}. "
         f"On a machine with internet run `hf download {source}` (or `huggingface-cli download {source}`) and "
@@ -106,11 +121,18 @@ def load(source: str | Path, device: Any, level: str | None = None, native: bool
         if torch_only.can_load(Path(where)):
             model = torch_only.load(Path(where), device)
             return model, _vocabulary(where, model, *torch_only.tokenizer(Path(where)), level)
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from huggingface_hub import try_to_load_from_cache
 
     if local:
         refuse_pickle(Path(where))
+    elif not isinstance(try_to_load_from_cache(where, "config.json"), str):
+        unreachable = "HF_HUB_OFFLINE is set" if offline() else hub_unreachable()
+        if unreachable:  # fail at once, before importing transformers and its half a minute of retries
+            raise _missing(where, unreachable)
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     kwargs = {"local_files_only": offline() and not local, "use_safetensors": True}
     try:
         with quiet():
@@ -118,7 +140,8 @@ def load(source: str | Path, device: Any, level: str | None = None, native: bool
             tokenizer = AutoTokenizer.from_pretrained(where, **kwargs)
     except Exception as exc:  # transformers raises OSError, ValueError, JSON and safetensors errors alike
         if not local:
-            raise _missing(str(source), exc) from None
+            why = "HF_HUB_OFFLINE is set" if offline() else f"it could not be downloaded ({type(exc).__name__})"
+            raise _missing(str(source), why) from None
         raise ValueError(f"{where} is not a readable Hugging Face checkpoint ({type(exc).__name__}: {exc})") from None
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
