@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -186,3 +187,91 @@ def test_real_command_prints_no_traceback(tmp_path):
     assert out.stderr == f"textgen: error: {tmp_path / 'bin.txt'} looks binary: NUL byte at offset 4\n"
     version = subprocess.run([str(TEXTGEN), "--version"], capture_output=True, text=True, timeout=60, check=True)
     assert version.stdout.strip() == "0.1.0"
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    from toolkit.cli import build_parser
+
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+@pytest.mark.parametrize("name", sorted(_subcommands()))
+def test_every_flag_has_help_with_its_default_and_every_command_an_example(name):
+    parser = _subcommands()[name]
+    text = parser.format_help()
+    assert "example" in text and f"textgen {name}" in text.split("example")[-1]
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help, f"{name} {action.dest} has no help"
+        if action.option_strings and action.default not in (None, False, "") and not isinstance(action.default, bool):
+            assert f"default: {action.default}" in " ".join(parser._get_formatter()._expand_help(action).split()), \
+                f"{name} {action.option_strings[0]} does not show its default"
+
+
+def test_sampling_flags_state_the_defaults_the_options_model_has():
+    from toolkit.cli import SAMPLING_FLAGS
+    from toolkit.sampling import SamplingOptions
+
+    for flag, (name, _, text) in SAMPLING_FLAGS.items():
+        assert f"(default: {SamplingOptions.model_fields[name].default}" in text, flag
+
+
+def test_options_lists_literal_values_in_aligned_columns(cli):
+    code, out, _ = cli("options", "lstm")
+    assert code == 0
+    rows = [line for line in out.splitlines() if line.startswith("  ")]
+    device = next(line for line in rows if line.split()[0] == "device")
+    assert "auto|cpu|cuda|mps" in device and "float | None" in next(r for r in rows if r.split()[0] == "min_lr")
+    section = [r for r in rows if r.split()[0] in {"min_lr", "device", "grad_clip", "level"}]
+    assert len({r.index("default ") for r in section}) == 1, "the default column is not aligned"
+
+
+def test_prompt_file_gives_the_same_text_as_the_prompt(cli, trained, tmp_path):
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("the cat")
+    by_flag = cli("generate", trained, "--prompt", "the cat", "--max-tokens", "8", "--seed", "2")
+    by_file = cli("generate", trained, "--prompt-file", prompt, "--max-tokens", "8", "--seed", "2")
+    assert by_flag[0] == by_file[0] == 0 and by_flag[1] == by_file[1] and by_file[1].startswith("the cat")
+
+
+def test_compare_takes_a_prompt_from_a_file(cli, trained, corpus_file, tmp_path):
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("the dog")
+    code, out, err = cli("compare", trained, "--corpus", corpus_file, "--prompt-file", prompt, "--samples", "1",
+                         "--temperatures", "1", "--max-tokens", "5", "--json")
+    assert code == 0, err
+    assert "the dog" in json.dumps(json.loads(out))
+
+
+def test_overwrite_replaces_a_model_and_an_interrupted_run_is_resumed_into(cli, trained, corpus_file, tmp_path):
+    code, _, err = cli("train", "bigram", "--corpus", corpus_file, "--out", trained, "-o", "smoothing=0.7")
+    assert code == 2 and "--overwrite" in err
+    code, _, err = cli("train", "bigram", "--corpus", corpus_file, "--out", trained, "-o", "smoothing=0.7",
+                       "--overwrite")
+    assert code == 0, err
+    assert json.loads((trained / MANIFEST).read_text())["training"]["options"] == {"smoothing": 0.7}
+    interrupted = tmp_path / "interrupted"
+    (interrupted / "train-state").mkdir(parents=True)
+    code, _, err = cli("train", "bigram", "--corpus", corpus_file, "--out", interrupted)
+    assert code == 0, err
+
+
+def test_the_python_api_refuses_to_replace_what_is_not_a_model(tmp_path):
+    import toolkit
+    from toolkit.corpora import Corpus
+    from toolkit.outpaths import OutPathError
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(OutPathError, match=r"out .*notes.txt' is an existing file"):
+        toolkit.train("bigram", Corpus("tiny", TEXT), out=notes)
+    model = toolkit.train("bigram", Corpus("tiny", TEXT))
+    with pytest.raises(OutPathError, match=r"save path .*is an existing file"):
+        model.save(notes)
+    assert notes.read_text() == "mine"
+    model.save(tmp_path / "m")
+    with pytest.raises(OutPathError, match="already holds a 'bigram' model"):
+        toolkit.train("bigram", Corpus("tiny", TEXT), out=tmp_path / "m")
+    assert toolkit.train("bigram", Corpus("tiny", TEXT), out=tmp_path / "m", overwrite=True)

@@ -220,8 +220,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .comparison import main
     from .outpaths import check_report_out
 
+    import importlib
+
     if args.out is not None:
         check_report_out(args.out, overwrite=args.overwrite)
+    for module in ("sklearn", "matplotlib") if args.out is not None else ("sklearn",):
+        importlib.import_module(module)  # a missing extra is named now, not after every model is evaluated
     if args.prompt_file:
         args.prompt = [*(args.prompt or []), *(read_text_file(path) for path in args.prompt_file)]
     return main(args)
