@@ -72,7 +72,6 @@ CASES = [
     case("compare-out-user-folder", f"{COMPARE}|--out|{{thesis}}", "not a textgen report folder"),
     case("compare-out-empty", f"{COMPARE}|--out|", "--out is empty"),
     case("compare-out-dot", f"{COMPARE}|--out|.", "current directory"),
-    case("compare-out-existing-report", f"{COMPARE}|--out|{{report}}", "already holds a compare report", "--overwrite"),
     case("compare-out-model", f"{COMPARE}|--out|{{markov}}", "not a textgen report folder"),
     # -- corpora and their encodings
     case("corpus-missing", "train|markov|--corpus|{nowhere.txt}|--out|{new}", "neither a file, a folder"),

@@ -217,13 +217,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .comparison import main
-    from .outpaths import check_report_out
-
     import importlib
 
-    if args.out is not None:
-        check_report_out(args.out, overwrite=args.overwrite)
+    from .comparison import main
+
     for module in ("sklearn", "matplotlib") if args.out is not None else ("sklearn",):
         importlib.import_module(module)  # a missing extra is named now, not after every model is evaluated
     if args.prompt_file:
@@ -348,8 +345,8 @@ def _add_compare(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--max-score-chars", type=int, help="score only this many validation characters (default: all)")
     p.add_argument("--device", default="auto", choices=DEVICES, help="where to run the neural models")
-    p.add_argument("--out", help="folder for report.json, report.md and the PNG plots")
-    p.add_argument("--overwrite", action="store_true", help="replace the report already in --out")
+    p.add_argument("--out", help="folder for report.json, report.md and the PNG plots (a new or empty folder, "
+                                 "or an earlier report, which is replaced)")
     _add_json(p, "the JSON report instead of the table")
     p.set_defaults(func=cmd_compare)
 

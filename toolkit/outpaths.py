@@ -33,10 +33,11 @@ class _Kind:
     what: str  #: "model" or "report", for messages
     marker: str  #: the file that marks a folder as one of ours
     resumable: frozenset[str] = frozenset()  #: entries an unfinished run may leave without the marker
+    guarded: bool = True  #: replacing one of ours needs ``overwrite`` (a model: hours of training)
 
 
 MODEL = _Kind("model", MODEL_MARKER, frozenset({"train-state"}))
-REPORT = _Kind("report", REPORT_MARKER)
+REPORT = _Kind("report", REPORT_MARKER, guarded=False)  # a report is rebuilt, reusing what it can
 
 
 def check_model_out(path: str | Path, *, overwrite: bool = False, flag: str = "--out") -> Path:
@@ -44,9 +45,9 @@ def check_model_out(path: str | Path, *, overwrite: bool = False, flag: str = "-
     return _check(path, MODEL, overwrite, flag)
 
 
-def check_report_out(path: str | Path, *, overwrite: bool = False, flag: str = "--out") -> Path:
-    """Refuse a ``path`` a compare report may not be written into."""
-    return _check(path, REPORT, overwrite, flag)
+def check_report_out(path: str | Path, *, flag: str = "--out") -> Path:
+    """Refuse a ``path`` a compare report may not be written into; an earlier report is replaced."""
+    return _check(path, REPORT, False, flag)
 
 
 def _check(path: str | Path, kind: _Kind, overwrite: bool, flag: str) -> Path:
@@ -77,7 +78,7 @@ def _check_existing(path: Path, text: str, kind: _Kind, overwrite: bool, flag: s
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         raise OutPathError(f"{flag} {text!r} is a folder that is not a textgen {kind.what} folder (it holds {shown}); "
                            "textgen will not replace it; name a new or empty folder")
-    if not overwrite:
+    if kind.guarded and not overwrite:
         raise OutPathError(f"{flag} {text!r} already holds {owner}; pass --overwrite to replace it, "
                            f"or name another folder")
 

@@ -15,6 +15,7 @@ from ..corpora import Corpus, load_corpus
 from ..generator import Generator
 from ..metrics import MARKOVIFY_MAX_OVERLAP_RATIO, MARKOVIFY_MAX_OVERLAP_TOTAL, TrainingIndex
 from ..options import check_seed
+from ..outpaths import check_report_out
 from .curves import crossovers
 from .measure import evaluate
 from .memory import METHOD as MEMORY_METHOD
@@ -22,7 +23,7 @@ from .memory import memory_probe
 from .references import reference_lines
 from .report import CompareReport, FailedModel, ModelResult
 from .reuse import previous_results
-from .sources import check_out, check_source
+from .sources import check_source
 from .sweep import NGRAM
 from .versions import versions
 
@@ -137,7 +138,7 @@ def compare(models: Sequence[Entry] | Mapping[str, Entry], corpus: str | Path | 
     _check(samples, temperatures, max_tokens, seed, max_score_chars)
     labels, entries = _entries(models)
     if out is not None:
-        check_out(Path(out))
+        check_report_out(out)
     if not isinstance(corpus, Corpus):
         corpus = load_corpus(corpus)
     index = TrainingIndex.build(corpus.train, n=NGRAM)  # lazy: never built when every model is reused

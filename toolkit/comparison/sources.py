@@ -1,7 +1,7 @@
-"""Checking every model source and the report folder before any work starts.
+"""Checking every model source before any work starts.
 
-A compare run can take minutes per model, so a typo in the last folder, or an ``--out``
-that would land on the user's own files, must be found before the first model is measured.
+A compare run can take minutes per model, so a typo in the last folder must be found
+before the first model is measured (``--out`` is checked by `toolkit.outpaths`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ from .. import registry
 from ..api import read_manifest
 from ..errors import ModelDirError, PluginError
 from ..generator import MANIFEST
-
-#: Files a compare report folder holds; a folder with anything else is not ours to write into.
-REPORT_FILES = ("report.json", "report.md")
 
 
 def check_source(source: str) -> None:
@@ -44,12 +41,3 @@ def _recognizes(plugin: str, path: Path) -> bool:
         return registry.get(plugin).recognizes(path)
     except PluginError:
         return False
-
-
-def check_out(out: Path) -> None:
-    """Refuse an ``out`` that is a regular file, or a non-empty folder that is not a compare report."""
-    if out.is_file() or (out.exists() and not out.is_dir()):
-        raise ModelDirError(f"--out {out} is an existing file, not a report folder; nothing was written")
-    if out.is_dir() and any(out.iterdir()) and not any((out / name).is_file() for name in REPORT_FILES):
-        raise ModelDirError(f"--out {out} is a non-empty folder that holds no compare report "
-                            f"({', '.join(REPORT_FILES)}); choose an empty or new folder")
