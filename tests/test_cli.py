@@ -205,7 +205,8 @@ def test_every_flag_has_help_with_its_default_and_every_command_an_example(name)
         if isinstance(action, argparse._HelpAction):
             continue
         assert action.help, f"{name} {action.dest} has no help"
-        if action.option_strings and action.default not in (None, False, "") and not isinstance(action.default, bool):
+        nothing = action.default is None or action.default is False or action.default in ("", argparse.SUPPRESS)
+        if action.option_strings and not nothing:
             assert f"default: {action.default}" in " ".join(parser._get_formatter()._expand_help(action).split()), \
                 f"{name} {action.option_strings[0]} does not show its default"
 
