@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from textgen_bigram import BigramGenerator
 
 import toolkit
 from toolkit import registry
@@ -145,6 +147,49 @@ def test_a_plugin_bug_is_one_line_naming_the_plugin_and_the_method(tmp_path):
     for debug in (textgen("--debug", "generate", model), textgen("generate", model, "--debug"),
                   textgen("generate", model, TEXTGEN_DEBUG="1")):
         assert debug.returncode == 1 and "Traceback" in debug.stderr and "in decode" in debug.stderr
+
+
+class EncodeFails(BigramGenerator):
+    def encode(self, text):
+        return [][len(text)]
+
+
+class DecodeFails(BigramGenerator):
+    def decode(self, ids):
+        return [][len(ids)]
+
+
+class BeginFails(BigramGenerator):
+    def begin(self, prompt, n):
+        return [][n]
+
+
+class AdvanceFails(BigramGenerator):
+    def begin(self, prompt, n):  # without calling advance, as the bigram's own begin does
+        return None, self.log_probs[np.full(n, len(self.tokenizer))]
+
+    def advance(self, state, tokens):
+        return [][len(tokens)]
+
+
+@pytest.mark.parametrize("method", ["encode", "decode", "begin", "advance"])
+def test_plugin_fault_names_the_method_the_core_called(bigram_model, method):
+    from toolkit.errors import plugin_fault
+
+    broken = {"encode": EncodeFails, "decode": DecodeFails, "begin": BeginFails, "advance": AdvanceFails}[method]
+    model = broken(bigram_model.tokenizer, bigram_model.log_probs, bigram_model.smoothing)
+    with pytest.raises(IndexError) as err:
+        model.generate("the", max_tokens=5)
+    assert plugin_fault(err.value).startswith(f"plugin 'bigram' (textgen-bigram 0.1.0) failed in its {method} method: "
+                                              "IndexError: list index out of range")
+
+
+def test_a_core_bug_is_not_blamed_on_a_plugin():
+    from toolkit.errors import plugin_fault
+
+    with pytest.raises(ZeroDivisionError) as err:
+        toolkit.Score(nats=1.0, chars=0, tokens=0).bpc  # noqa: B018 (the property raises)
+    assert plugin_fault(err.value) is None
 
 
 def test_a_user_error_stays_one_line_without_debug_and_shows_a_traceback_with_it(tmp_path):
