@@ -181,3 +181,17 @@ def test_compare_out_never_lands_on_the_users_files(kind: str, bigram_dir: Path,
     err = capsys.readouterr().err
     assert "--out" in err and str(target) in err and "Traceback" not in err
     assert {p: p.read_bytes() for p in [target, *target.rglob("*")] if p.is_file()} == before
+
+
+def test_samples_have_a_length_in_characters_by_default(bigram_model, tmp_path: Path):
+    corpus = Corpus("tiny", TEXT)
+    models = {"char": bigram_model}
+    if "markov" in toolkit.plugins():
+        models["word"] = toolkit.train("markov", corpus, level="word")
+    report = toolkit.compare(models, corpus, "the ", samples=2, temperatures=[1.0], max_chars=30)
+    assert report.parameters["max_chars"] == 30 and report.parameters["max_tokens"] == 30
+    for m in report.models:
+        assert all(len(s["text"]) <= 30 for s in m.temperatures[0].samples)
+    assert "up to 30 characters (or 30 tokens)" in report.markdown()
+    with pytest.raises(ValueError, match="max_chars"):
+        toolkit.compare(models, corpus, "the ", max_chars=0)

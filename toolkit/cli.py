@@ -341,7 +341,9 @@ def _add_compare(sub: Any) -> None:
     p.add_argument("--prompts-file", help="file of prompts, one a line")
     p.add_argument("--samples", type=int, default=5, help="samples per model, prompt and temperature")
     p.add_argument("--temperatures", default="0.3,0.8,1.0,1.3,1.8", help="sampling temperatures, comma-separated")
-    p.add_argument("--max-tokens", type=int, default=200, help="new tokens per sample")
+    p.add_argument("--max-chars", type=int, default=200,
+                   help="sample length in characters, the same for word and character models (0: no cap)")
+    p.add_argument("--max-tokens", type=int, help="token cap per sample (default: as many as --max-chars)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--max-score-chars", type=int, help="score only this many validation characters (default: all)")
     p.add_argument("--device", default="auto", choices=DEVICES, help="where to run the neural models")

@@ -42,7 +42,8 @@ def read_prompts(prompt: Sequence[str] | None, prompts_file: str | None) -> list
 def main(args: Any) -> int:
     """Print the Markdown table (or the JSON), write the report to --out; exit 1 if a model failed."""
     report = compare(args.models, args.corpus, read_prompts(args.prompt, args.prompts_file), samples=args.samples,
-                     temperatures=parse_temperatures(args.temperatures), max_tokens=args.max_tokens, seed=args.seed,
+                     temperatures=parse_temperatures(args.temperatures), max_tokens=args.max_tokens,
+                     max_chars=args.max_chars or None, seed=args.seed,
                      max_score_chars=args.max_score_chars, device=args.device, out=args.out,
                      progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     if args.json:

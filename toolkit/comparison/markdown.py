@@ -40,6 +40,13 @@ def scored_text(parameters: dict[str, Any]) -> str:
     return "the whole validation split" if cap is None else f"a slice: the first {cap:,} validation characters"
 
 
+def length_text(parameters: dict[str, Any]) -> str:
+    """``200 characters (or 200 tokens)``: the samples' length budget."""
+    chars = parameters.get("max_chars")
+    tokens = f"{parameters['max_tokens']} tokens"
+    return tokens if chars is None else f"{chars} characters (or {tokens})"
+
+
 def _row(m: ModelResult, t: float) -> str:
     r = m.at(t)
     assert r is not None
@@ -57,7 +64,7 @@ def _summary(report: CompareReport) -> list[str]:
     lines = [
         f"Corpus `{p['corpus']['name']}`: bits per character on {scored_text(p)} "
         "(\"recorded\": the model's own whole-split `val_bpc`, same corpus checksum, split and toolkit version); "
-        f"{p['samples']} sample(s) per prompt of up to {p['max_tokens']} tokens, seed {p['seed']}, "
+        f"{p['samples']} sample(s) per prompt of up to {length_text(p)}, seed {p['seed']}, "
         f"prompts {', '.join(repr(x) for x in p['prompts'])}. Diversity and novelty at T = {t}; "
         "speed over all temperatures.", "", HEADER, "|---|---|---|---|" + "--:|" * 12]
     lines += [_row(m, t) for m in report.models]

@@ -13,7 +13,7 @@ from ..metrics import TrainingIndex
 from .memory import UNKNOWN
 from .report import ModelResult, TemperatureResult
 from .reuse import fingerprint, recorded_bpc
-from .sweep import sample_temperature
+from .sweep import Length, sample_temperature
 
 
 def disk_bytes(path: Path) -> int | None:
@@ -46,7 +46,7 @@ def _speed(runs: Sequence[TemperatureResult], train_seconds: float | None) -> di
 
 
 def evaluate(model: Generator, *, label: str, source: str, corpus: Corpus, index: TrainingIndex,
-             prompts: Sequence[str], temperatures: Sequence[float], samples: int, max_tokens: int, seed: int,
+             prompts: Sequence[str], temperatures: Sequence[float], samples: int, length: Length, seed: int,
              max_score_chars: int | None, progress: Callable[[str], None] = lambda _: None) -> ModelResult:
     """Measure one loaded model; `compare` calls it for each model."""
     bpc, chars, tokens, unknown, how = held_out(model, label, corpus, max_score_chars, progress)
@@ -54,7 +54,7 @@ def evaluate(model: Generator, *, label: str, source: str, corpus: Corpus, index
     runs = []
     for temperature in temperatures:
         progress(f"{label}: sampling {samples} x {len(prompts)} at temperature {temperature}")
-        runs.append(sample_temperature(model, index, prompts, temperature, samples, max_tokens, seed))
+        runs.append(sample_temperature(model, index, prompts, temperature, samples, length, seed))
     distribution, version = registry.plugin_version(model.name, type(model))
     return ModelResult(
         label=label, source=source, plugin=model.name, distribution=distribution, plugin_version=version,

@@ -11,7 +11,7 @@ from ..api import load
 
 METHOD = ("a fresh Python process per model directory: peak resident set size (VmHWM) after "
           "importing the toolkit (baseline), and after loading the model and sampling one batch at "
-          "T=1.0 with the run's first prompt, samples and max_tokens (peak); added = peak - baseline, "
+          "T=1.0 with the run's first prompt, samples and length (peak); added = peak - baseline, "
           "libraries the plugin imports (torch) included; null for loaded generators")
 UNKNOWN = {"baseline_rss_bytes": None, "peak_rss_bytes": None, "added_rss_bytes": None}
 
@@ -41,18 +41,18 @@ def probe_main() -> None:
     args = json.loads(sys.argv[1])
     baseline = max_rss_bytes()
     model = load(args["source"], device=args["device"])
-    model.complete(args["prompt"], max_tokens=args["max_tokens"], num_samples=args["samples"], seed=args["seed"])
+    model.complete(args["prompt"], **args["length"], num_samples=args["samples"], seed=args["seed"])
     print(json.dumps({"baseline": baseline, "peak": max_rss_bytes()}))
 
 
-def memory_probe(source: str, *, prompt: str, samples: int, max_tokens: int, seed: int,
-                 device: str = "auto") -> dict[str, int | None]:
+def memory_probe(source: str, *, prompt: str, samples: int, seed: int, max_tokens: int = 200,
+                 max_chars: int | None = None, device: str = "auto") -> dict[str, int | None]:
     """Resident memory of loading ``source`` and sampling one batch, measured in a fresh process."""
     import json
     import subprocess
 
-    args = json.dumps({"source": source, "prompt": prompt, "samples": samples, "max_tokens": max_tokens,
-                       "seed": seed, "device": device})
+    args = json.dumps({"source": source, "prompt": prompt, "samples": samples, "seed": seed, "device": device,
+                       "length": {"max_tokens": max_tokens, "max_chars": max_chars}})
     code = "from toolkit.comparison.memory import probe_main; probe_main()"
     done = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True, check=False)
     try:

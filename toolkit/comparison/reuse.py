@@ -41,7 +41,7 @@ def recorded_bpc(training: dict[str, Any], corpus: Corpus) -> tuple[float, int] 
 
 
 #: The run parameters a previous report's measurements must share to be reused.
-SAME_RUN = ("corpus", "prompts", "samples", "temperatures", "max_tokens", "seed", "max_score_chars")
+SAME_RUN = ("corpus", "prompts", "samples", "temperatures", "max_tokens", "max_chars", "seed", "max_score_chars")
 
 
 def fingerprint(source: str) -> str | None:

@@ -29,6 +29,10 @@ from .versions import versions
 
 #: The temperature sweep of the original lesson.
 DEFAULT_TEMPERATURES = (0.3, 0.8, 1.0, 1.3, 1.8)
+#: Sample length: characters, so word and character models write samples of the same length; the token
+#: cap defaults to as many tokens as characters (a token is at least one character).
+DEFAULT_MAX_CHARS = 200
+DEFAULT_MAX_TOKENS = 200
 Entry = str | Path | Generator
 
 
@@ -40,17 +44,22 @@ def _labels(sources: Sequence[str]) -> list[str]:
     return [f"{label}#{i + 1}" if labels.count(label) > 1 else label for i, label in enumerate(labels)]
 
 
-def _check(samples: int, temperatures: Sequence[float], max_tokens: int, seed: int,
+def _whole(name: str, value: int | None, none: bool = False) -> None:
+    if (value is None and none) or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return
+    raise ValueError(f"{name} must be a whole number >= 1{' or None' if none else ''}, got {value!r}")
+
+
+def _check(samples: int, temperatures: Sequence[float], length: dict[str, int | None], seed: int,
            max_score_chars: int | None) -> None:
     if not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be a whole number >= 1, got {samples!r}")
     if not temperatures or any(not (isinstance(t, int | float) and 0 <= t < math.inf) for t in temperatures):
         raise ValueError(f"temperatures must be one or more numbers >= 0, got {list(temperatures)!r}")
-    if not isinstance(max_tokens, int) or max_tokens < 1:
-        raise ValueError(f"max_tokens must be a whole number >= 1, got {max_tokens!r}")
+    _whole("max_tokens", length["max_tokens"])
+    _whole("max_chars", length["max_chars"], none=True)
     check_seed(seed)
-    if max_score_chars is not None and (not isinstance(max_score_chars, int) or max_score_chars < 1):
-        raise ValueError(f"max_score_chars must be a whole number >= 1 or None, got {max_score_chars!r}")
+    _whole("max_score_chars", max_score_chars, none=True)
 
 
 def _entries(models: Sequence[Entry] | Mapping[str, Entry]) -> tuple[list[str], list[Entry]]:
@@ -68,11 +77,12 @@ def _entries(models: Sequence[Entry] | Mapping[str, Entry]) -> tuple[list[str], 
     return labels, entries
 
 
-def _parameters(corpus: Corpus, prompts: list[str], samples: int, temperatures: list[float], max_tokens: int,
-                seed: int, max_score_chars: int | None, device: str, index_chars: int) -> dict[str, Any]:
+def _parameters(corpus: Corpus, prompts: list[str], samples: int, temperatures: list[float],
+                length: dict[str, int | None], seed: int, max_score_chars: int | None, device: str,
+                index_chars: int) -> dict[str, Any]:
     return {
         "corpus": corpus.describe(), "prompts": prompts, "samples": samples, "temperatures": temperatures,
-        "max_tokens": max_tokens, "seed": seed, "prompt_seeds": [seed + i for i in range(len(prompts))],
+        **length, "seed": seed, "prompt_seeds": [seed + i for i in range(len(prompts))],
         "max_score_chars": max_score_chars, "device": device,
         "metrics": {"words": "str.split", "ngram_overlap_n": NGRAM, "repetition_n": NGRAM, "self_bleu_max_n": 4,
                     "markovify_max_overlap_ratio": MARKOVIFY_MAX_OVERLAP_RATIO,
@@ -88,6 +98,7 @@ class _Run:
     def __init__(self, corpus: Corpus, index: TrainingIndex, parameters: dict[str, Any], device: str,
                  previous: dict[str, ModelResult], previous_path: str, progress: Callable[[str], None]) -> None:
         self.corpus, self.index, self.p, self.device = corpus, index, parameters, device
+        self.length = {"max_tokens": parameters["max_tokens"], "max_chars": parameters["max_chars"]}
         self.previous, self.previous_path, self.progress = previous, previous_path, progress
 
     def measure(self, label: str, entry: Entry) -> ModelResult:
@@ -102,28 +113,30 @@ class _Run:
         model = entry if isinstance(entry, Generator) else load(entry, device=self.device)
         result = evaluate(model, label=label, source=source, corpus=self.corpus, index=self.index,
                           prompts=p["prompts"], temperatures=p["temperatures"], samples=p["samples"],
-                          max_tokens=p["max_tokens"], seed=p["seed"], max_score_chars=p["max_score_chars"],
+                          length=self.length, seed=p["seed"], max_score_chars=p["max_score_chars"],
                           progress=self.progress)
         del model
         gc.collect()
         if not isinstance(entry, Generator):
             self.progress(f"{label}: measuring memory in a fresh process")
             result.memory = memory_probe(source, prompt=p["prompts"][0], samples=p["samples"],
-                                         max_tokens=p["max_tokens"], seed=p["seed"], device=self.device)
+                                         seed=p["seed"], device=self.device, **self.length)
         return result
 
 
 def compare(models: Sequence[Entry] | Mapping[str, Entry], corpus: str | Path | Corpus,
             prompts: str | Sequence[str], *, samples: int = 5, temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
-            max_tokens: int = 200, seed: int = 0, max_score_chars: int | None = None, device: str = "auto",
-            out: str | Path | None = None, reuse_measurements: bool = True,
+            max_tokens: int | None = None, max_chars: int | None = DEFAULT_MAX_CHARS, seed: int = 0,
+            max_score_chars: int | None = None, device: str = "auto", out: str | Path | None = None,
+            reuse_measurements: bool = True,
             progress: Callable[[str], None] | None = None) -> CompareReport:
     """Evaluate ``models`` on ``corpus`` and ``prompts``; write the report to ``out`` if given.
 
     ``models`` are model directories, ``PLUGIN:SOURCE`` strings or loaded generators, or a
     mapping from label to any of those; every one is checked before any work starts. ``samples``
-    samples per prompt are drawn at each temperature with ``seed``. The whole validation split
-    is scored unless ``max_score_chars`` caps it (recorded and named in the report); a model's
+    samples per prompt of up to ``max_chars`` characters (None: no character cap) and ``max_tokens``
+    tokens (default: as many as characters) are drawn at each temperature with ``seed``. The whole
+    validation split is scored unless ``max_score_chars`` caps it (recorded and named in the report); a model's
     recorded ``val_bpc`` is reused when its corpus checksum, split and toolkit version match.
     A model that fails during the run gets an error row; the others are still measured and written.
     When ``out`` holds the report of an identical earlier run, unchanged models are not measured again
@@ -135,14 +148,16 @@ def compare(models: Sequence[Entry] | Mapping[str, Entry], corpus: str | Path | 
     if not prompts:
         raise ValueError("give at least one prompt")
     temperatures = [float(t) for t in temperatures]
-    _check(samples, temperatures, max_tokens, seed, max_score_chars)
+    length = {"max_tokens": (max_chars or DEFAULT_MAX_TOKENS) if max_tokens is None else max_tokens,
+              "max_chars": max_chars}
+    _check(samples, temperatures, length, seed, max_score_chars)
     labels, entries = _entries(models)
     if out is not None:
         check_report_out(out)
     if not isinstance(corpus, Corpus):
         corpus = load_corpus(corpus)
     index = TrainingIndex.build(corpus.train, n=NGRAM)  # lazy: never built when every model is reused
-    parameters = _parameters(corpus, prompts, samples, temperatures, max_tokens, seed, max_score_chars, device,
+    parameters = _parameters(corpus, prompts, samples, temperatures, length, seed, max_score_chars, device,
                              index.passage_chars)
     previous = previous_results(out, parameters) if out is not None and reuse_measurements else {}
     run = _Run(corpus, index, parameters, device, previous, str(out), progress)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..generator import Generator
@@ -13,6 +13,9 @@ from .report import TemperatureResult
 
 #: Word n-gram size for overlap with training and for the repetition rate.
 NGRAM = 4
+#: A sample's length budget, as `Generator.complete` takes it: ``{"max_tokens": N, "max_chars": M}``
+#: (characters by default, so a word model and a character model write samples of the same length).
+Length = Mapping[str, int | None]
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -20,7 +23,7 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return sum(known) / len(known) if known else None
 
 
-def _draw(model: Generator, prompts: Sequence[str], temperature: float, samples: int, max_tokens: int,
+def _draw(model: Generator, prompts: Sequence[str], temperature: float, samples: int, length: Length,
           seed: int) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Sample every prompt; the rows (prompt, text, tokens) and the timing totals."""
     rows: list[dict[str, Any]] = []
@@ -29,8 +32,7 @@ def _draw(model: Generator, prompts: Sequence[str], temperature: float, samples:
     firsts = []
     for i, prompt in enumerate(prompts):
         # one seed per prompt: with a shared seed, prompts that lead to similar states draw coupled samples
-        completion = model.complete(prompt, max_tokens=max_tokens, num_samples=samples, seed=seed + i,
-                                    temperature=temperature)
+        completion = model.complete(prompt, **length, num_samples=samples, seed=seed + i, temperature=temperature)
         seconds += completion.seconds
         firsts.append(completion.first_token_seconds)
         tokens += completion.num_tokens
@@ -44,9 +46,9 @@ def _draw(model: Generator, prompts: Sequence[str], temperature: float, samples:
 
 
 def sample_temperature(model: Generator, index: TrainingIndex, prompts: Sequence[str], temperature: float,
-                       samples: int, max_tokens: int, seed: int) -> TemperatureResult:
+                       samples: int, length: Length, seed: int) -> TemperatureResult:
     """``samples`` samples per prompt at ``temperature``, measured against the training index."""
-    rows, timing = _draw(model, prompts, temperature, samples, max_tokens, seed)
+    rows, timing = _draw(model, prompts, temperature, samples, length, seed)
     texts = [row["text"] for row in rows]
     novelty = index.novelties(texts)
     for row, found in zip(rows, novelty, strict=True):
