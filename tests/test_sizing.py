@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textgen_gpt2 import GPT2Options
+from textgen_lstm import LSTMOptions
 
 from toolkit.options import describe
 from toolkit.sizing import SMALL_CORPUS, TABLES, apply, choose, fit_to_corpus, table_markdown
@@ -72,6 +74,9 @@ def test_tiny_corpus_shrinks_batch_and_context():
     assert fitted["batch_size"] * 64 * 8 <= 2_000 and fitted["batch_size"] >= 1
     assert fit_to_corpus({"context": 256}, 100)["context"] == 50
     assert fit_to_corpus({"batch_size": 32, "seq_len": 64}, LARGE)["batch_size"] == 32
+    # a word model of a 60k-char corpus sees about 12k tokens: the row follows the characters, the batch the tokens
+    sized, sizing = apply("lstm", LSTMOptions(level="word"), corpus_chars=60_000, tokens=12_000, device="cpu")
+    assert sizing.row == "small-corpus" and sized.batch_size * sized.seq_len * 8 <= 12_000
 
 
 def test_users_option_wins_and_is_reported():
@@ -116,8 +121,6 @@ def test_options_mark_automatic_fields(plugin):
 
 
 def test_gpt2_preset_or_source_names_the_shape():
-    from textgen_gpt2 import GPT2Options
-
     sized, sizing = GPT2Options(preset="baby", max_seconds=600).sized(LARGE, "cpu")
     assert sizing.row == "none" and "preset=baby" in sizing.reason and not sizing.chosen
     assert (sized.lr, sized.dropout, sized.batch_size, sized.layers) == (3e-3, 0.0, 12, None)

@@ -150,28 +150,29 @@ def choose(family: str, *, seconds: float | None, steps: int | None, corpus_char
     return rows[at], reason
 
 
-def fit_to_corpus(values: dict[str, Any], corpus_chars: int) -> dict[str, Any]:
-    """Shrink a row's batch (LSTM streams) or context (GPT-2) so a very short corpus still trains."""
+def fit_to_corpus(values: dict[str, Any], tokens: int) -> dict[str, Any]:
+    """Shrink a row's batch (LSTM streams) or context (GPT-2) so a very short corpus of ``tokens`` still trains."""
     fitted = dict(values)
     if "seq_len" in fitted and "batch_size" in fitted:
-        streams = corpus_chars // (fitted["seq_len"] * MIN_WINDOWS_PER_STREAM)
+        streams = tokens // (fitted["seq_len"] * MIN_WINDOWS_PER_STREAM)
         fitted["batch_size"] = max(1, min(fitted["batch_size"], streams))
     if "context" in fitted:
-        fitted["context"] = max(2, min(fitted["context"], corpus_chars // 2))
+        fitted["context"] = max(2, min(fitted["context"], tokens // 2))
     return fitted
 
 
-def apply(family: str, options: M, *, corpus_chars: int, device: str, skip: bool = False,
-          why_skipped: str = "") -> tuple[M, Sizing]:
+def apply(family: str, options: M, *, corpus_chars: int, device: str, tokens: int | None = None,
+          skip: bool = False, why_skipped: str = "") -> tuple[M, Sizing]:
     """``options`` with every unset sized field filled from the rule's row, and the `Sizing` to record.
 
-    With ``skip`` (a preset or a pretrained source names the shape) nothing is chosen and
-    the `Sizing` says why.
+    The row follows the corpus's characters; batch and context are fitted to its ``tokens``
+    (fewer than characters at word or BPE level; default: the characters). With ``skip`` (a
+    preset or a pretrained source names the shape) nothing is chosen and the `Sizing` says why.
     """
     steps = getattr(options, "max_steps", None)
     seconds = getattr(options, "max_seconds", None)
     row, reason = choose(family, seconds=seconds, steps=steps, corpus_chars=corpus_chars, device=device)
-    values = fit_to_corpus(row.values, corpus_chars)
+    values = fit_to_corpus(row.values, corpus_chars if tokens is None else tokens)
     mine = [k for k in values if getattr(options, k) is not None]
     if skip:
         return options, Sizing("none", why_skipped, {}, mine)

@@ -101,7 +101,8 @@ class LSTMGenerator(Tokenized, Generator):
         else:
             tokenizer = WordTokenizer.fit(corpus.train, options.max_vocab)
         tied = options.hidden_size or options.embedding_size  # tied weights: the user's one size wins
-        options, sizing = apply("lstm", options, corpus_chars=len(corpus.train),
+        train_ids = tokenizer.encode(corpus.train)
+        options, sizing = apply("lstm", options, corpus_chars=len(corpus.train), tokens=len(train_ids),
                                 device=pick_device(options.device).type)
         if options.tie_weights:
             size = tied or options.hidden_size
@@ -117,9 +118,8 @@ class LSTMGenerator(Tokenized, Generator):
             warmup_steps=options.warmup_steps, weight_decay=options.weight_decay, grad_clip=options.grad_clip,
             eval_every=options.eval_every, eval_tokens=options.eval_tokens, patience=options.patience,
             device=options.device, cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
-        result = fit(LSTMTask(module, options.start_resets), tokenizer.encode(corpus.train),
-                     tokenizer.encode(corpus.val), config, val_chars=len(corpus.val),
-                     checkpoint_dir=out / "train-state" if out is not None else None)
+        result = fit(LSTMTask(module, options.start_resets), train_ids, tokenizer.encode(corpus.val), config,
+                     val_chars=len(corpus.val), checkpoint_dir=out / "train-state" if out is not None else None)
         model = cls(tokenizer, module, options.cpu_threads)
         model.training = {"fit": {k: v for k, v in result.to_json().items() if k != "history"},
                           "history": result.history, "sizing": sizing.to_json()}
