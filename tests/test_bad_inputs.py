@@ -27,6 +27,7 @@ from toolkit.corpora import Corpus
 from toolkit.generator import MANIFEST
 
 TEXTGEN = Path(sys.executable).with_name("textgen")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 20
 
 
@@ -48,6 +49,7 @@ def case(id: str, args: str, *says: str, code: int = 2, env: dict[str, str] | No
 Done = subprocess.CompletedProcess
 MARKOV = "generate|{markov}|--max-tokens|5|--json"
 TRAIN = "train|markov|--corpus|{corpus}|--out"
+IMPOSTOR = {"PYTHONPATH": "{@}impostor_plugins"}  # a fixture distribution that also claims `markov`
 COMPARE = "compare|{markov}|--corpus|{corpus}|--samples|1|--temperatures|1|--max-tokens|5|--prompt|the"
 
 CASES = [
@@ -73,6 +75,8 @@ CASES = [
     case("compare-out-empty", f"{COMPARE}|--out|", "--out is empty"),
     case("compare-out-dot", f"{COMPARE}|--out|.", "current directory"),
     case("compare-out-model", f"{COMPARE}|--out|{{markov}}", "not a textgen report folder"),
+    case("compare-broken-model", "compare|{markov}|{corrupt-model}|--corpus|{corpus}|--prompt|the|--out|{new}",
+         "corrupt textgen.json", quiet=False),
     # -- corpora and their encodings
     case("corpus-missing", "train|markov|--corpus|{nowhere.txt}|--out|{new}", "neither a file, a folder"),
     case("corpus-empty", "train|markov|--corpus|{empty.txt}|--out|{new}", "is empty"),
@@ -95,6 +99,11 @@ CASES = [
          "--max-seconds does not apply to markov"),
     case("train-bigram-level", "train|bigram|--corpus|{corpus}|--out|{new}|--level|char",
          "--level does not apply to bigram"),
+    case("train-lr-inf", "train|lstm|--corpus|{corpus}|--out|{new}|-o|lr=inf", "lr", "finite"),
+    case("train-lr-zero", "train|lstm|--corpus|{corpus}|--out|{new}|-o|lr=0", "lr"),
+    case("train-seed-negative", "train|markov|--corpus|{corpus}|--out|{new}|--seed|-1", "seed must be a whole number"),
+    case("train-seed-huge", f"train|lstm|--corpus|{{corpus}}|--out|{{new}}|--seed|{2**70}",
+         "seed must be a whole number"),
     case("train-missing-out", "train|markov|--corpus|{corpus}", "required", "--out"),
     case("train-bad-level", "train|markov|--corpus|{corpus}|--out|{new}|--level|sentence", "invalid choice"),
     case("train-seed-not-int", "train|markov|--corpus|{corpus}|--out|{new}|--seed|x", "--seed", "invalid int"),
@@ -105,6 +114,13 @@ CASES = [
     case("model-needs-plugin", "generate|{orphan-model}", "needs plugin 'nosuch'"),
     case("model-wrong-plugin", "generate|{markov}|--plugin|bigram", "is a 'markov' model, not 'bigram'"),
     case("options-unknown-plugin", "options|nosuch", "nosuch"),
+    case("model-format-newer", "generate|{future-model}", "format version 99", "Upgrade"),
+    case("model-pickle-only-gpt2", "generate|{pickle-gpt2}", "only safetensors weights are loaded", "convert with"),
+    # -- plugins: a contested name is never resolved silently, a plugin's bug is named
+    case("collision-train", f"{TRAIN}|{{new}}", "textgen-markov", "textgen-impostor-fixture", env=IMPOSTOR),
+    case("collision-options", "options|markov", "textgen-markov", "textgen-impostor-fixture", env=IMPOSTOR),
+    case("plugin-bug-named", "generate|{buggy-model}|--max-tokens|5",
+         "plugin 'buggy-fixture'", "failed in its decode method", "--debug", env=IMPOSTOR),
     # -- generation and sampling
     case("sample-temperature", f"{MARKOV}|--temperature|-1", "temperature"),
     case("sample-temperature-nan", f"{MARKOV}|--temperature|nan", "temperature"),
@@ -171,6 +187,15 @@ def _write_world(root: Path) -> None:
     orphan = json.loads((root / "bigram" / MANIFEST).read_text())
     (root / "orphan-model").mkdir()
     (root / "orphan-model" / MANIFEST).write_text(json.dumps({**orphan, "plugin": "nosuch"}))
+    future = json.loads((root / "markov" / MANIFEST).read_text())
+    (root / "future-model").mkdir()
+    (root / "future-model" / MANIFEST).write_text(json.dumps({**future, "format_version": 99}))
+    (root / "pickle-gpt2").mkdir()
+    (root / "pickle-gpt2" / "config.json").write_text('{"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]}')
+    (root / "pickle-gpt2" / "pytorch_model.bin").write_bytes(b"not unpickled")
+    subprocess.run([str(TEXTGEN), "train", "buggy-fixture", "--corpus", str(root / "corpus"), "--out",
+                    str(root / "buggy-model")], env={**os.environ, "PYTHONPATH": str(FIXTURES / "impostor_plugins")},
+                   check=True, capture_output=True)
     (root / "report").mkdir()
     (root / "report" / "report.json").write_text('{"models": []}\n')
     (root / "report" / "report.md").write_text("| model |\n")
@@ -195,7 +220,7 @@ def snapshot(root: Path) -> dict[str, str]:
 
 def _argv(case: Case, root: Path) -> list[str]:
     def fill(arg: str) -> str:
-        arg = arg.replace("{new}", f"{{new-{case.id}}}")  # a fresh --out of its own
+        arg = arg.replace("{new}", f"{{new-{case.id}}}").replace("{@}", f"{FIXTURES}/")  # a fresh --out of its own
         while "{" in arg:
             start, end = arg.index("{"), arg.index("}")
             arg = arg[:start] + str(root / arg[start + 1:end]) + arg[end + 1:]
@@ -333,3 +358,18 @@ def test_sigterm_to_the_dashboard_stops_its_streamlit_child():
             return
         time.sleep(0.1)
     pytest.fail(f"the dashboard's child {child} outlived it")
+
+
+def test_compare_with_a_model_that_fails_midway_writes_its_report_with_an_error_row(tmp_path, world):
+    root = world[0]
+    out = tmp_path / "report"
+    done = subprocess.run([str(TEXTGEN), "compare", str(root / "markov"), str(root / "buggy-model"), "--corpus",
+                           str(root / "corpus"), "--prompt", "the", "--samples", "1", "--temperatures", "1",
+                           "--max-tokens", "5", "--out", str(out)], capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(FIXTURES / "impostor_plugins")})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("textgen: error:")]
+    assert len(errors) == 1 and "1 of 2 model(s) failed" in errors[0], done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert [m["label"] for m in report["models"]] == ["markov"]
+    assert [f["label"] for f in report["failed"]] == ["buggy-model"] and "IndexError" in report["failed"][0]["error"]

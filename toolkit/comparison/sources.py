@@ -19,9 +19,10 @@ def check_source(source: str) -> None:
     or ``PLUGIN:SOURCE`` of an installed plugin)."""
     path = Path(source).expanduser()
     if path.is_dir() and (path / MANIFEST).exists():
-        plugin = read_manifest(path)["plugin"]
+        manifest = read_manifest(path)
+        plugin = manifest["plugin"]
         try:
-            registry.get(plugin)
+            registry.get(plugin, manifest.get("distribution"))  # as `toolkit.load` picks it
         except PluginError as exc:
             raise ModelDirError(f"{path} needs plugin {plugin!r}: {exc}") from None
         return
