@@ -345,3 +345,21 @@ def test_training_summary_states_the_mode(titles: Path, tmp_path: Path, capsys: 
     assert main(["train", "markov", "--corpus", str(titles), "--level", "word", "--out", str(tmp_path / "m")]) == 0
     out = capsys.readouterr().out
     assert "sentences: newline (" in out and "dropped)" in out
+
+
+def test_shard_counts_merge_to_the_whole() -> None:
+    """docs/markov-at-scale.md: count shards apart (each with the context before it), merge the tables."""
+    from textgen_markov.ngrams import NgramCounts, count_rows, unique_rows
+
+    corpus = Corpus("t", "the cat sat on the mat; the dog sat on the log.\n" * 40)
+    whole = MarkovGenerator.train(corpus, MarkovGenerator.Options(level="char", state_size=3), seed=0)
+    level, radix = whole.level, whole.counts.radix
+    tokens = np.concatenate([np.full(3, level.begin_id), level.ids(corpus.train)])
+    cut = len(tokens) // 2
+    shards = [count_rows([(tokens[:cut], np.arange(3, cut))], 3, radix),
+              count_rows([(tokens[cut - 3 :], np.arange(3, len(tokens) - cut + 3))], 3, radix)]
+    rows, counts = unique_rows(np.concatenate([r for r, _ in shards]), np.concatenate([c for _, c in shards]), radix)
+    merged = NgramCounts.build(rows[:, :-1], rows[:, -1], radix, level.begin_id, counts)
+    for mine, theirs in zip(merged.ngram_keys + merged.counts, whole.counts.ngram_keys + whole.counts.counts,
+                            strict=True):
+        assert np.array_equal(mine, theirs)
