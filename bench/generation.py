@@ -137,7 +137,7 @@ def column_path(paths: dict[str, Path], alone_speed: dict[str, float], budget: f
     """Tokens/s of each column alone and all four at once, through dashboard/columns and workers."""
     from dashboard.columns import ColumnResult, generate
     from dashboard.forms import RunOptions
-    from dashboard.workers import DONE, run_concurrently
+    from dashboard.workers import DONE, Phase, run_concurrently
     from toolkit.sampling import SamplingOptions
 
     def plan(label: str) -> ColumnResult:
@@ -148,7 +148,8 @@ def column_path(paths: dict[str, Path], alone_speed: dict[str, float], budget: f
     def run(labels: list[str]) -> dict[str, float]:
         latest: dict[str, ColumnResult] = {}
         plans = {label: plan(label) for label in labels}
-        jobs = {label: (lambda r=result: generate(r)) for label, result in plans.items()}
+        phase = Phase(len(plans))  # as dashboard/app.py runs its columns
+        jobs = {label: (lambda r=result: generate(r, None, phase)) for label, result in plans.items()}
         for batch in run_concurrently(jobs):
             for key, item in batch:
                 if isinstance(item, BaseException):

@@ -33,7 +33,7 @@ from dashboard.forms import RunOptions, option_inputs
 from dashboard.lens import SWEEP, next_token_table
 from dashboard.models import find_models, load_model, quick_train, source_corpus
 from dashboard.views import passage_html, sample_html
-from dashboard.workers import DONE, run_concurrently
+from dashboard.workers import DONE, Phase, run_concurrently
 from toolkit import registry
 from toolkit.corpora import NAMED
 from toolkit.errors import TextgenError
@@ -196,7 +196,8 @@ def stream_into(slots: dict[str, Any], results: dict[str, ColumnResult], corpus:
                 final_key: str = "result") -> dict[str, ColumnResult]:
     """Run every column's job at once, redrawing each slot as its snapshots arrive."""
     latest = dict(results)
-    jobs = {key: (lambda r=result: generate(r, corpus)) for key, result in results.items()}
+    phase = Phase(len(results))  # every column generates before any measures
+    jobs = {key: (lambda r=result: generate(r, corpus, phase)) for key, result in results.items()}
     for batch in run_concurrently(jobs):
         changed = set()
         for key, item in batch:

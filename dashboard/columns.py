@@ -21,6 +21,7 @@ from toolkit.sampling import SamplingOptions
 
 from .forms import RunOptions
 from .models import load_model, model_facts, training_corpus, training_index
+from .workers import Phase
 
 #: Seconds between two snapshots of a streaming column (the page redraws no faster).
 REDRAW_EVERY = 0.2
@@ -83,23 +84,31 @@ def diversity(texts: list[str]) -> dict[str, float | None]:
     return found
 
 
-def generate(result: ColumnResult, corpus: str | None = None) -> Iterator[ColumnResult]:
+def generate(result: ColumnResult, corpus: str | None = None, phase: Phase | None = None) -> Iterator[ColumnResult]:
     """Load the model, stream every sample, then add metrics; yields a snapshot after each step.
 
-    Novelty is measured against ``corpus``, else the model's own training corpus.
+    Novelty is measured against ``corpus``, else the model's own training corpus. With
+    ``phase`` (shared by the columns running at once) measuring waits until every column
+    has generated.
     """
-    model = load_model(result.source)
-    result.facts = model_facts(model)
-    unknown = model.unknowns(result.prompt)
-    if unknown:
-        result.notices.append(f"prompt pieces outside the vocabulary: {', '.join(map(repr, unknown[:8]))}")
-    result.status = "generating"
-    result.samples = [""] * result.run.num_samples
-    yield result.snapshot()
-    yield from _stream(model, result)
+    try:
+        model = load_model(result.source)
+        result.facts = model_facts(model)
+        unknown = model.unknowns(result.prompt)
+        if unknown:
+            result.notices.append(f"prompt pieces outside the vocabulary: {', '.join(map(repr, unknown[:8]))}")
+        result.status = "generating"
+        result.samples = [""] * result.run.num_samples
+        yield result.snapshot()
+        yield from _stream(model, result)
+    finally:
+        if phase:  # a failed or dropped column must not hold the others back
+            phase.leave()
     result.tokens = sum(len(model.encode(text)) for text in result.samples)
     result.status = "measuring"
     yield result.snapshot()
+    if phase:
+        phase.wait()
     result.metrics = diversity(result.samples)
     corpus = corpus or training_corpus(model.training)
     if corpus is None:

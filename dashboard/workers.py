@@ -17,6 +17,28 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 #: Marks the end of a job's output (after its last item or its error).
 DONE = object()
 
+
+class Phase:
+    """Holds jobs back until every job has left a phase (finished it, failed or been dropped).
+
+    Columns measure their samples only once every column has generated: the metrics
+    and the novelty index are CPU work that would otherwise take the interpreter from
+    the columns still generating, and make the slower models slower still.
+    """
+
+    def __init__(self, jobs: int) -> None:
+        self.left = jobs
+        self.changed = threading.Condition()
+
+    def leave(self) -> None:
+        with self.changed:
+            self.left -= 1
+            self.changed.notify_all()
+
+    def wait(self) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.left <= 0)
+
 Job = Callable[[], Iterator[Any]]
 
 

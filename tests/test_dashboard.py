@@ -25,7 +25,7 @@ from dashboard import MODELS_ENV
 from dashboard.lens import next_token_table, stages
 from dashboard.models import find_models
 from dashboard.views import marked, sample_html
-from dashboard.workers import DONE, run_concurrently
+from dashboard.workers import DONE, Phase, run_concurrently
 from toolkit.errors import TextgenError
 from toolkit.sampling import SamplingOptions
 
@@ -202,6 +202,42 @@ def test_workers_run_at_once_and_a_failing_job_does_not_stop_the_others():
             seen[key].append(item)
     assert seen["a"] == ["a 1", "a 2", DONE] and seen["b"] == ["b 1", "b 2", DONE]
     assert seen["c"][0] == "half" and isinstance(seen["c"][1], ValueError) and seen["c"][2] is DONE
+
+
+def test_columns_measure_only_once_every_column_has_generated():
+    phase = Phase(3)
+    order: list[str] = []
+    slow_may_finish = threading.Event()
+
+    def column(name, slow=False):
+        def run():
+            try:
+                yield f"{name} generated"
+                if slow:
+                    slow_may_finish.wait(5)
+            finally:
+                order.append(f"{name} left")
+                phase.leave()
+            phase.wait()
+            order.append(f"{name} measured")
+            yield f"{name} measured"
+        return run
+
+    def failing():
+        try:
+            raise ValueError("no model")
+            yield  # a generator, as a column is
+        finally:
+            phase.leave()
+
+    batches = run_concurrently({"fast": column("fast"), "slow": column("slow", slow=True), "bad": failing})
+    next(batches)
+    time.sleep(0.1)
+    assert "fast measured" not in order  # held back while "slow" is still generating
+    slow_may_finish.set()
+    for _ in batches:
+        pass
+    assert order.index("slow left") < order.index("fast measured") and "slow measured" in order
 
 
 def test_workers_stop_when_the_page_moves_on():
