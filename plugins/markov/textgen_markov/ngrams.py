@@ -72,9 +72,10 @@ def count_rows(pieces: Iterable[tuple[np.ndarray, np.ndarray]], size: int, radix
     seen = np.zeros((0, size + 1), dtype=dtype.dtype)
     totals = np.zeros(0, dtype=np.int64)
     for tokens, targets in pieces:
+        tokens = tokens.astype(dtype.dtype)  # the windows in the narrow dtype: a batch is a few MB
         for at in range(0, len(targets), BATCH):
             batch = targets[at : at + BATCH]
-            rows = np.column_stack([windows(tokens, batch, size), tokens[batch]]).astype(dtype.dtype)
+            rows = np.column_stack([windows(tokens, batch, size), tokens[batch]])
             rows, weights = unique_rows(rows, np.ones(len(rows), dtype=np.int64), radix)
             seen, totals = unique_rows(np.concatenate([seen, rows]), np.concatenate([totals, weights]), radix)
     return seen, totals
