@@ -71,8 +71,8 @@ def count_rows(pieces: Iterable[tuple[np.ndarray, np.ndarray]], size: int, radix
     dtype = smallest_uint(np.array([radix]))
     seen = np.zeros((0, size + 1), dtype=dtype.dtype)
     totals = np.zeros(0, dtype=np.int64)
-    for tokens, targets in pieces:
-        tokens = tokens.astype(dtype.dtype)  # the windows in the narrow dtype: a batch is a few MB
+    for wide, targets in pieces:
+        tokens = wide.astype(dtype.dtype)  # the windows in the narrow dtype: a batch is a few MB
         for at in range(0, len(targets), BATCH):
             batch = targets[at : at + BATCH]
             rows = np.column_stack([windows(tokens, batch, size), tokens[batch]])
