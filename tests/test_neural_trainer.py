@@ -59,8 +59,8 @@ def test_learns_and_reports_bpc(make, batching):
     result = fit(task, PATTERN, PATTERN[:300], config(batching=batching), val_chars=300)
     first = math.log2(6)  # about where an untrained model starts
     assert result.steps == 40 and result.stopped == "max_steps"
-    assert result.best_val_bpc < 0.8 * first
-    assert [h["step"] for h in result.history] == [10, 20, 30, 40]
+    assert result.best_val_bpc_estimate < 0.8 * first
+    assert [h["step"] for h in result.history] == [1, 2, 4, 8, 10, 20, 30, 40]  # doubling, then every 10
     assert result.tokens == 40 * 4 * 8
 
 
@@ -74,7 +74,7 @@ def test_same_seed_same_weights():
     assert all(torch.equal(runs[0][0][k], runs[1][0][k]) for k in runs[0][0])
 
 
-def test_interrupt_saves_and_resume_continues_exactly(tmp_path):
+def test_interrupt_saves_and_resume_continues_exactly(tmp_path, capsys):
     whole = Recurrent()
     fit(whole, PATTERN, PATTERN[:300], config())
 
@@ -90,6 +90,7 @@ def test_interrupt_saves_and_resume_continues_exactly(tmp_path):
     task = Recurrent()  # a fresh process would start from new weights
     result = fit(task, PATTERN, PATTERN[:300], config(), checkpoint_dir=tmp_path / "ckpt")
     assert result.resumed_from == 23 and result.steps == 40
+    assert "resuming from step 23 of a run interrupted at" in capsys.readouterr().err
     assert all(torch.equal(weights(whole)[k], weights(task)[k]) for k in weights(task))
 
 
@@ -98,8 +99,9 @@ def test_keeps_best_weights_and_stops_early():
     task = Bigram()
     result = fit(task, PATTERN, [1, 1, 1, 1] * 50, config(max_steps=200, patience=2, batching="random"))
     assert result.stopped == "patience"
-    assert result.best_step == 10 and result.steps == 30
+    assert result.best_step == 1 and result.steps == 4  # validated at steps 1, 2, 4
     assert len(result.history) == 3
+    assert result.message.startswith("stopped at 0 s (step 4): held-out bits/char stopped improving for 2 ")
 
 
 def test_time_budget():
@@ -130,3 +132,88 @@ def test_bad_config_names_parameter(name, value):
 def test_too_little_data_is_a_clear_error():
     with pytest.raises(ValueError, match="batch_size"):
         fit(Recurrent(), PATTERN[:20], PATTERN[:20], config())
+
+
+def test_curve_points_are_dense_early_and_count_what_was_seen():
+    result = fit(Recurrent(), PATTERN, PATTERN[:300], config(max_steps=32, eval_every=32), val_chars=600,
+                 train_chars=3200)
+    steps = [h["step"] for h in result.history]
+    assert steps == [2, 4, 8, 16, 32]
+    assert [set(p) for p in result.curve] == [{"seconds", "tokens", "chars", "val_bpc_estimate"}] * 5
+    assert [p["tokens"] for p in result.curve] == [s * 4 * 8 for s in steps]
+    assert [p["chars"] for p in result.curve] == [s * 4 * 8 * 2 for s in steps]  # 3200 chars in 1600 tokens
+    seconds = [p["seconds"] for p in result.curve]
+    assert seconds == sorted(seconds)
+    assert result.curve[-1]["val_bpc_estimate"] < result.curve[0]["val_bpc_estimate"]
+
+
+def test_estimate_charges_unknown_characters_like_score():
+    from toolkit.heldout import HeldOut
+    from toolkit.tokenize import CharTokenizer
+
+    chars = CharTokenizer.fit("abcd" * 100)
+    plain = HeldOut.from_text("abcd" * 100, chars, None)
+    odd = HeldOut.from_text("abcd" * 99 + "abxd", chars, None)
+    assert plain.unknown_nats == 0 and odd.unknown_nats == chars.unknown_nats("x") > 0
+
+    class Letters(Bigram):
+        def __init__(self):
+            super().__init__(vocab=len(chars))
+
+    base = fit(Letters(), chars.encode("abcd" * 200), plain, config(max_steps=3, batching="random"))
+    charged = fit(Letters(), chars.encode("abcd" * 200), odd, config(max_steps=3, batching="random"))
+    gap = charged.history[-1]["val_bpc_estimate"] - base.history[-1]["val_bpc_estimate"]
+    assert gap >= odd.unknown_nats / odd.chars / math.log(2) * 0.99
+
+
+class Exploding(Recurrent):
+    """Trains normally, then its loss turns NaN at step 16."""
+
+    calls = 0
+
+    def loss(self, model, x, y, state):
+        loss, state = super().loss(model, x, y, state)
+        if model.training:
+            self.calls += 1
+            if self.calls == 16:
+                loss = loss * math.nan
+        return loss, state
+
+
+def test_divergence_is_one_line_and_keeps_the_last_finite_checkpoint(tmp_path):
+    from toolkit.errors import TextgenError
+    from toolkit.neural.trainer import Diverged
+
+    with pytest.raises(Diverged, match="diverged at step 16.*lower lr.*warmup_steps") as caught:
+        fit(Exploding(), PATTERN, PATTERN[:300], config(), checkpoint_dir=tmp_path / "ckpt")
+    assert isinstance(caught.value, TextgenError) and "\n" not in str(caught.value)
+    tensors, meta = read_checkpoint(tmp_path / "ckpt")
+    assert meta["step"] == 10
+    assert all(torch.isfinite(t).all() for k, t in tensors.items() if k.startswith("model."))
+
+
+def test_a_checkpoint_with_non_finite_weights_is_never_resumed(tmp_path, capsys):
+    from toolkit.neural import save_tensors
+
+    fit(Recurrent(), PATTERN, PATTERN[:300], config(max_steps=10), checkpoint_dir=tmp_path / "ckpt")
+    tensors, _ = read_checkpoint(tmp_path / "ckpt")
+    name = next(k for k in tensors if k.startswith("model."))
+    tensors[name] = tensors[name] * math.inf
+    save_tensors(tmp_path / "ckpt" / "state.safetensors", tensors)
+    result = fit(Recurrent(), PATTERN, PATTERN[:300], config(max_steps=20), checkpoint_dir=tmp_path / "ckpt")
+    assert result.resumed_from is None and result.steps == 20
+    err = capsys.readouterr().err
+    assert "not resuming" in err and "non-finite weights" in err and "starting fresh" in err
+    _, meta = read_checkpoint(tmp_path / "ckpt")
+    assert meta["step"] == 20
+
+
+def test_progress_line_speaks_bits_per_character_and_shows_no_estimate_before_one(capsys):
+    seen = []
+    fit(Recurrent(), PATTERN, PATTERN[:300], config(max_steps=12, progress=True, eval_every=100),
+        callback=lambda step, record: seen.append(record))
+    err = capsys.readouterr().err
+    assert "inf" not in err
+    assert "held-out" in err and "val_bpc_estimate" in err and "bits/char" in err
+    assert [r["step"] for r in seen if "val_bpc_estimate" in r] == [6, 12]  # none before the first validation
+    assert all("train_bpc" in r for r in seen)

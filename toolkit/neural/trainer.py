@@ -4,10 +4,14 @@ A plugin wraps its model in a `Task` (the module, its loss, and for a recurrent
 model the hidden state to carry), picks a `TrainConfig` and calls `fit`. The loop
 gives every plugin the same things: AdamW with weight decay on matrices only,
 gradient clipping, linear warm-up then cosine decay, bf16 autocast on CUDA,
-validation bits per character every ``eval_every`` steps with the best weights kept
-and restored at the end, early stopping, step and wall-clock budgets, resumable
-checkpoints (written at each evaluation and on Ctrl-C), a tqdm bar, seeded
-reproducible CPU runs, and torchrun / DistributedDataParallel.
+a held-out estimate in bits per character (``val_bpc_estimate``, on the fixed
+evaluation slice of `toolkit.heldout`, unknown characters charged as `score` charges
+them) every ``eval_every`` steps and at doubling steps before that, so the learning
+curve is dense early; the best weights on that estimate kept and restored at the end;
+early stopping; step and wall-clock budgets; resumable checkpoints (written every
+``eval_every`` steps and on Ctrl-C, never holding non-finite weights, and refused on
+resume if they do); one clear line on divergence; a tqdm bar in bits per character;
+seeded reproducible CPU runs; and torchrun / DistributedDataParallel.
 
 Two ways to cut batches from the token stream (`TrainConfig.batching`):
 
@@ -36,6 +40,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import TextgenError
+from ..heldout import HeldOut
 from .checkpoint import load_module, optimizer_from_tensors, optimizer_to_tensors, read_checkpoint, write_checkpoint
 from .device import DEVICES, autocast, distributed, pick_device, use_cpu_threads
 
@@ -53,6 +59,8 @@ class Task:
     """
 
     module: nn.Module
+    #: Suggested when validation stops improving before the budget ends, e.g. ``"-o hidden_size=768"``.
+    larger_model_hint: str = ""
 
     def init_state(self, batch_size: int, device: torch.device) -> Any:
         """State at the start of a stream: an RNN's zero hidden state, or None (the default)."""
@@ -84,7 +92,7 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.99)
     grad_clip: float | None = 1.0  #: max global gradient norm; None turns clipping off
     eval_every: int = 250  #: steps between validations (and checkpoints)
-    eval_tokens: int | None = 65536  #: validate on this prefix of the validation ids; None for all
+    eval_tokens: int | None = 65536  #: size of the evaluation slice, spread over the split; None for all
     patience: int | None = None  #: stop after this many validations without a new best
     device: str = "auto"
     cpu_threads: int | None = None  #: torch threads when training on the CPU; None: the toolkit's rule
@@ -118,21 +126,28 @@ class TrainConfig:
         return min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (self.lr - min_lr)
 
 
+class Diverged(TextgenError):
+    """The training loss or the weights became NaN or infinite; the checkpoint on disk stays the last finite one."""
+
+
 @dataclass
 class TrainResult:
-    """How a `fit` went. ``best_val_bpc`` is estimated on ``eval_tokens`` of the validation ids."""
+    """How a `fit` went. Estimates are on the fixed evaluation slice (`toolkit.heldout`), not the whole split."""
 
     steps: int
     best_step: int
-    best_val_bpc: float
+    best_val_bpc_estimate: float
     last_loss: float
     stopped: str  #: "max_steps", "max_seconds" or "patience"
-    seconds: float
+    message: str  #: one line saying when and why training stopped
+    seconds: float  #: wall-clock seconds of this call
     tokens: int  #: training tokens seen in this call, all processes together
     device: str
     world_size: int
     resumed_from: int | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    curve: list[dict[str, Any]] = field(default_factory=list)  #: ``training["curve"]`` points, resumed runs included
+    curve_slice: dict[str, Any] = field(default_factory=dict)
     cpu_threads: int | None = None  #: torch CPU threads the toolkit's rule chose (None on a GPU)
 
     @property
@@ -144,22 +159,29 @@ class TrainResult:
 
 
 def fit(task: Task, train_ids: Sequence[int] | np.ndarray | torch.Tensor,
-        val_ids: Sequence[int] | np.ndarray | torch.Tensor, config: TrainConfig, *,
-        val_chars: int | None = None, checkpoint_dir: str | Path | None = None,
+        val: HeldOut | Sequence[int] | np.ndarray | torch.Tensor, config: TrainConfig, *,
+        val_chars: int | None = None, train_chars: int | None = None, checkpoint_dir: str | Path | None = None,
         callback: Callback | None = None) -> TrainResult:
-    """Train ``task.module`` in place; on return it holds the best validated weights.
+    """Train ``task.module`` in place; on return it holds the best weights on the evaluation slice.
 
-    ``val_chars`` is how many characters ``val_ids`` spell, so the loop reports bits
-    per character (without it, bits per token). With ``checkpoint_dir`` a checkpoint
-    there is resumed from, a new one is written at every validation, and Ctrl-C
-    writes one before the KeyboardInterrupt goes on up. Under torchrun every process
-    calls `fit`; only rank 0 writes.
+    ``val`` is a `HeldOut` slice (``HeldOut.from_text(corpus.val, tokenizer, config.eval_tokens)``,
+    which charges unknown characters as `Generator.score` does), or plain validation ids
+    that spell ``val_chars`` characters. ``train_chars`` is how many characters the
+    training ids spell; without these two the loop reports bits per token. With
+    ``checkpoint_dir`` a checkpoint there is resumed from (unless it holds non-finite
+    weights), a new one is written every ``eval_every`` steps, and Ctrl-C writes one
+    before the KeyboardInterrupt goes on up. Under torchrun every process calls `fit`;
+    only rank 0 writes.
     """
     device = pick_device(config.device)
     threads = use_cpu_threads(config.cpu_threads) if device.type == "cpu" else None
+    train = _as_ids(train_ids, device)
+    if not isinstance(val, HeldOut):
+        ids = _as_ids(val, device).tolist()
+        val = HeldOut.from_ids(ids, config.eval_tokens, val_chars / len(ids) if val_chars and ids else 1.0)
     with distributed(device) as (rank, world):
-        result = _Loop(task, config, device, rank, world, checkpoint_dir, callback).run(
-            _as_ids(train_ids, device), _as_ids(val_ids, device), val_chars)
+        loop = _Loop(task, config, device, rank, world, checkpoint_dir, callback)
+        result = loop.run(train, val, (train_chars or len(train)) / max(1, len(train)))
     result.cpu_threads = threads
     return result
 
@@ -205,6 +227,19 @@ def _streams(ids: torch.Tensor, streams: int) -> tuple[torch.Tensor, torch.Tenso
     return x, y
 
 
+def _finite(tensors: dict[str, torch.Tensor]) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in tensors.values() if t.is_floating_point())
+
+
+def _eval_schedule(eval_every: int) -> set[int]:
+    """Extra validations before the first ``eval_every``: steps doubling from eval_every/16, so curves start dense."""
+    step, steps = max(1, eval_every // 16), set()
+    while step < eval_every:
+        steps.add(step)
+        step *= 2
+    return steps
+
+
 class _Loop:
     def __init__(self, task: Task, config: TrainConfig, device: torch.device, rank: int, world: int,
                  checkpoint_dir: str | Path | None, callback: Callback | None) -> None:
@@ -226,7 +261,14 @@ class _Loop:
         self.best_bpc, self.best_step, self.bad_evals = math.inf, 0, 0
         self.best_weights: dict[str, torch.Tensor] | None = None
         self.history: list[dict[str, Any]] = []
+        self.curve: list[dict[str, Any]] = []
         self.state: Any = None
+        self.seconds_before = 0.0  # training seconds of the run this one resumes
+        self.started = time.perf_counter()
+        self.eval_seconds = 0.0  # how long the last validation took (0 until one ran)
+        self.early_evals = _eval_schedule(config.eval_every)
+        self.tokens, self.loss_value, self.last_eval = 0, math.nan, -1
+        self.chars_per_token = 1.0
 
     # -- batches ----------------------------------------------------------------------
 
@@ -261,38 +303,79 @@ class _Loop:
 
     # -- validation ---------------------------------------------------------------------
 
+    def _slice_rows(self, held: HeldOut) -> torch.Tensor:
+        """The slice's windows as ``(windows, length)`` ids, cut to the shortest so they batch."""
+        length = min(len(w) for w in held.windows) if held.windows else 0
+        if length < 2:
+            raise ValueError("the validation split has fewer than 2 tokens; nothing to validate on")
+        return torch.tensor([w[:length] for w in held.windows], dtype=torch.long, device=self.device)
+
     @torch.no_grad()
-    def evaluate(self, val: torch.Tensor) -> float:
-        """Mean nats per token over the first ``eval_tokens`` validation ids, state carried per stream."""
-        cfg = self.config
-        if cfg.eval_tokens is not None:
-            val = val[: cfg.eval_tokens + 1]
-        streams = max(1, min(cfg.batch_size * self.world, (len(val) - 1) // cfg.seq_len))
-        xs, ys = _streams(val, streams)
-        share = math.ceil(streams / self.world)
-        xs, ys = xs[self.rank * share : (self.rank + 1) * share], ys[self.rank * share : (self.rank + 1) * share]
+    def evaluate(self, rows: torch.Tensor) -> float:
+        """Mean nats per token over the slice's windows, each a stream with its state carried."""
+        share = math.ceil(len(rows) / self.world)
+        mine = rows[self.rank * share : (self.rank + 1) * share]
+        xs, ys = mine[:, :-1], mine[:, 1:]
         totals = torch.zeros(2, dtype=torch.float64, device=self.device)
         self.module.eval()
         try:
-            if len(xs):
-                state = self.task.init_state(len(xs), self.device)
-                for i in range(0, xs.shape[1], cfg.seq_len):
-                    x, y = xs[:, i : i + cfg.seq_len], ys[:, i : i + cfg.seq_len]
-                    with autocast(self.device):
-                        loss, state = self.task.loss(self.module, x, y, state)
-                    totals += torch.stack([loss.double() * y.numel(), torch.tensor(y.numel(), device=self.device)])
+            state = self.task.init_state(len(xs), self.device) if len(xs) else None
+            for i in range(0, xs.shape[1] if len(xs) else 0, self.config.seq_len):
+                x, y = xs[:, i : i + self.config.seq_len], ys[:, i : i + self.config.seq_len]
+                with autocast(self.device):
+                    loss, state = self.task.loss(self.module, x, y, state)
+                totals += torch.stack([loss.double() * y.numel(), torch.tensor(y.numel(), device=self.device)])
         finally:
             self.module.train()
         if self.world > 1:
             torch.distributed.all_reduce(totals)
         return float(totals[0] / totals[1])
 
+    def _estimate(self, rows: torch.Tensor, held: HeldOut) -> float:
+        """``val_bpc_estimate``: the slice's code length per character, unknown characters charged."""
+        nats = self.evaluate(rows) * held.tokens + held.unknown_nats
+        return nats / held.chars / math.log(2)
+
+    def _validate(self, rows: torch.Tensor, held: HeldOut) -> None:
+        """Estimate on the slice, keep the best weights, record a curve point; time it for the budget."""
+        began = time.perf_counter()
+        bpc = self._estimate(rows, held)
+        if not math.isfinite(bpc):
+            raise self._diverged(f"the held-out estimate became {bpc}")
+        if bpc < self.best_bpc:
+            self.best_bpc, self.best_step, self.bad_evals = bpc, self.step, 0
+            self.best_weights = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
+        else:
+            self.bad_evals += 1
+        seconds = round(self.seconds_before + time.perf_counter() - self.started, 3)
+        tokens = self.step * self.config.batch_size * self.config.seq_len * self.world
+        self.history.append({"step": self.step, "train_bpc": self._bpc(self.loss_value),
+                             "val_bpc_estimate": bpc, "seconds": seconds})
+        self.curve.append({"seconds": seconds, "tokens": tokens, "chars": round(tokens * self.chars_per_token),
+                           "val_bpc_estimate": bpc})
+        self.last_eval = self.step
+        if self.step % self.config.eval_every == 0 or self._stop_reason(time.perf_counter() - self.started):
+            self.save()
+        self.eval_seconds = time.perf_counter() - began
+
+    def _bpc(self, nats_per_token: float) -> float:
+        return nats_per_token / self.chars_per_token / math.log(2)
+
+    def _diverged(self, what: str) -> Diverged:
+        cfg = self.config
+        kept = f"; the checkpoint in {self.checkpoint_dir} is the last finite one" if self.checkpoint_dir else ""
+        return Diverged(f"training diverged at step {self.step + 1}: {what}; lower lr (now {cfg.lr:g}) or raise "
+                        f"warmup_steps (now {cfg.warmup_steps}){kept}")
+
     # -- checkpoints ----------------------------------------------------------------------
 
     def save(self) -> None:
+        """Write a resumable checkpoint, never one holding non-finite weights."""
         if self.checkpoint_dir is None or self.rank != 0:
             return
         tensors = {f"model.{k}": v for k, v in self.module.state_dict().items()}
+        if not _finite(tensors):
+            raise self._diverged("the weights became non-finite")
         if self.best_weights is not None:
             tensors.update({f"best.{k}": v for k, v in self.best_weights.items()})
         optim_tensors, optim_meta = optimizer_to_tensors(self.optimizer)
@@ -304,19 +387,38 @@ class _Loop:
         if self.device.type == "cuda":
             tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         write_checkpoint(self.checkpoint_dir, tensors, {
-            "format": CHECKPOINT_FORMAT, "step": self.step, "best_val_bpc": self.best_bpc,
-            "best_step": self.best_step, "bad_evals": self.bad_evals, "history": self.history,
+            "format": CHECKPOINT_FORMAT, "step": self.step, "best_val_bpc_estimate": self.best_bpc,
+            "best_step": self.best_step, "bad_evals": self.bad_evals, "history": self.history, "curve": self.curve,
+            "seconds": self.seconds_before + time.perf_counter() - self.started,
+            "saved": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "carry": layout, "optimizer": optim_meta, "world_size": self.world, "config": asdict(self.config)})
 
-    def resume(self) -> int | None:
-        """Load the checkpoint in ``checkpoint_dir``, if any; return the step it was taken at."""
+    def _say(self, line: str) -> None:
+        if self.rank == 0:
+            print(line, file=sys.stderr, flush=True)
+
+    def _readable_checkpoint(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
+        """The checkpoint to resume, or None; one holding non-finite weights is refused (a fresh run starts)."""
         found = read_checkpoint(self.checkpoint_dir, self.device) if self.checkpoint_dir is not None else None
         if found is None:
             return None
         tensors, meta = found
-        where = f"checkpoint {self.checkpoint_dir} (delete it to start afresh)"
         if meta.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{where} is not a textgen training checkpoint")
+            raise ValueError(f"checkpoint {self.checkpoint_dir} is not a textgen training checkpoint "
+                             "(delete it, or pass --fresh)")
+        if not _finite({k: v for k, v in tensors.items() if k.startswith(("model.", "best."))}):
+            self._say(f"textgen: warning: not resuming {self.checkpoint_dir}: it holds non-finite weights "
+                      "(a run that diverged); starting fresh")
+            return None
+        return tensors, meta
+
+    def resume(self) -> int | None:
+        """Load the checkpoint in ``checkpoint_dir``, if any and sound; return the step it was taken at."""
+        found = self._readable_checkpoint()
+        if found is None:
+            return None
+        tensors, meta = found
+        where = f"checkpoint {self.checkpoint_dir} (pass --fresh to start over)"
         load_module(self.module, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, where)
         best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
         self.best_weights = best or None
@@ -325,117 +427,153 @@ class _Loop:
         except (ValueError, KeyError, RuntimeError) as exc:
             raise ValueError(f"{where}: optimizer state does not fit ({exc})") from None
         self.step, self.best_step, self.bad_evals = meta["step"], meta["best_step"], meta["bad_evals"]
-        self.best_bpc, self.history = meta["best_val_bpc"], meta["history"]
+        self.best_bpc, self.history = meta["best_val_bpc_estimate"], meta["history"]
+        self.curve, self.seconds_before = meta.get("curve", []), meta.get("seconds", 0.0)
         carried = [tensors[f"carry.{i}"] for i in range(sum(1 for k in tensors if k.startswith("carry.")))]
         if self.rank == 0 and meta.get("world_size", 1) == self.world:
             self.state = _unflatten(meta["carry"], carried)
         torch.set_rng_state(tensors["rng.cpu"].cpu())
         if "rng.cuda" in tensors and self.device.type == "cuda":
             torch.cuda.set_rng_state(tensors["rng.cuda"].cpu(), self.device)
+        self._say(f"resuming from step {self.step} of a run interrupted at {meta.get('saved', 'an unknown time')} "
+                  "(--fresh to start over)")
         return self.step
 
     # -- the loop -------------------------------------------------------------------------
 
-    def _elapsed(self, started: float) -> float:
-        """Seconds since ``started``, the same on every process (their maximum) so they stop together."""
-        elapsed = time.perf_counter() - started
+    def _elapsed(self) -> float:
+        """Seconds since this call started, the same on every process (their maximum) so they stop together."""
+        elapsed = time.perf_counter() - self.started
         if self.world > 1:
             t = torch.tensor([elapsed], dtype=torch.float64, device=self.device)
             torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
             elapsed = float(t)
         return elapsed
 
-    def _validate(self, val: torch.Tensor, tokens_per_char: float, started: float, loss: float) -> float:
-        """Validate, keep the best weights, save a checkpoint; return the seconds it took."""
-        began = time.perf_counter()
-        bpc = self.evaluate(val) * tokens_per_char / math.log(2)
-        if bpc < self.best_bpc:
-            self.best_bpc, self.best_step, self.bad_evals = bpc, self.step, 0
-            self.best_weights = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
-        else:
-            self.bad_evals += 1
-        self.history.append({"step": self.step, "train_loss": loss, "val_bpc": bpc,
-                             "seconds": round(time.perf_counter() - started, 3)})
-        self.save()
-        return time.perf_counter() - began
+    def _stop_reason(self, elapsed: float) -> str:
+        """Why to stop before the next step ("" to go on); a time budget keeps room for the last validation."""
+        cfg = self.config
+        if cfg.max_steps is not None and self.step >= cfg.max_steps:
+            return "max_steps"
+        if cfg.max_seconds is not None and elapsed + self.eval_seconds >= cfg.max_seconds:
+            return "max_seconds"
+        if cfg.patience is not None and self.bad_evals >= cfg.patience:
+            return "patience"
+        return ""
 
-    def run(self, train: torch.Tensor, val: torch.Tensor, val_chars: int | None) -> TrainResult:
+    def _progress(self, elapsed: float) -> float:
+        """How much of the budget is spent (0..1), for the learning-rate schedule."""
+        cfg = self.config
+        by_steps = ((self.step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
+                    if cfg.max_steps is not None else 0.0)
+        return max(by_steps, elapsed / cfg.max_seconds if cfg.max_seconds is not None else 0.0)
+
+    def _train_step(self, batch: Callable[[int], tuple[torch.Tensor, torch.Tensor, bool]], elapsed: float) -> float:
+        """One optimizer step; returns the learning rate it used."""
+        cfg = self.config
+        lr = cfg.lr_at(self.step, self._progress(elapsed))
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        x, y, reset = batch(self.step)
+        state = self.task.init_state(len(x), self.device) if reset or self.state is None else self.state
+        with autocast(self.device):
+            loss, new_state = self.task.loss(self.model, x, y, state)
+        self.loss_value = float(loss.detach())
+        if not math.isfinite(self.loss_value):
+            raise self._diverged(f"the training loss became {self.loss_value}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip is not None:
+            nn.utils.clip_grad_norm_(self.module.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        self.state = _detach(new_state)
+        self.step += 1
+        self.tokens += y.numel() * self.world
+        return lr
+
+    def _guess_eval_seconds(self, first_step_seconds: float, rows: torch.Tensor) -> None:
+        """Until a validation is timed, guess it from the first step: a forward pass is ~1/3 of a step."""
+        if not self.eval_seconds:
+            tokens_per_step = self.config.batch_size * self.config.seq_len
+            self.eval_seconds = first_step_seconds * rows.numel() / tokens_per_step / 3
+
+    def _show(self, bar: Any, record: dict[str, Any]) -> None:
+        """The progress bar, in bits per character; the held-out estimate only once there is one."""
+        if bar.disable:
+            return
+        if "val_bpc_estimate" in record:
+            bar.write(f"step {self.step}: train {record['train_bpc']:.4f} bits/char, held-out "
+                      f"{record['val_bpc_estimate']:.4f} bits/char (val_bpc_estimate, evaluation slice)",
+                      file=sys.stderr)
+        bar.update(1)
+        if self.step % 10 == 0 or "val_bpc_estimate" in record:
+            shown = {"train_bpc": f"{record['train_bpc']:.3f}"}
+            if self.history:
+                shown["val_bpc_estimate"] = f"{self.best_bpc:.3f}"
+            shown["tok_s"] = f"{self.tokens / max(time.perf_counter() - self.started, 1e-9):.0f}"
+            bar.set_postfix(shown)
+
+    def _after_step(self, rows: torch.Tensor, held: HeldOut, lr: float, bar: Any) -> None:
+        record: dict[str, Any] = {"step": self.step, "loss": self.loss_value, "lr": lr,
+                                  "train_bpc": self._bpc(self.loss_value)}
+        if self.step % self.config.eval_every == 0 or self.step in self.early_evals:
+            self._validate(rows, held)
+            record["val_bpc_estimate"] = self.history[-1]["val_bpc_estimate"]
+        self._show(bar, record)
+        if self.callback is not None:
+            self.callback(self.step, record)
+
+    def _message(self, stopped: str, seconds: float) -> str:
+        cfg = self.config
+        if stopped == "patience":
+            hint = self.task.larger_model_hint
+            tail = f"; a larger model ({hint}) could use the rest of the budget" if hint else ""
+            return (f"stopped at {seconds:.0f} s (step {self.step}): held-out bits/char stopped improving for "
+                    f"{cfg.patience} evaluations{tail}")
+        budget = f"max_steps={cfg.max_steps}" if stopped == "max_steps" else f"max_seconds={cfg.max_seconds:g}"
+        return f"stopped at {seconds:.0f} s (step {self.step}): budget {budget} spent"
+
+    def _loop(self, batch: Callable[[int], tuple[torch.Tensor, torch.Tensor, bool]], rows: torch.Tensor,
+              held: HeldOut, bar: Any) -> str:
+        """Step until a budget or the patience runs out; return which."""
+        resumed_at = self.step
+        while not (stopped := self._stop_reason(self._elapsed())):
+            lr = self._train_step(batch, self._elapsed())
+            if self.step == resumed_at + 1:
+                self._guess_eval_seconds(time.perf_counter() - self.started, rows)
+            self._after_step(rows, held, lr, bar)
+        return stopped
+
+    def run(self, train: torch.Tensor, held: HeldOut, chars_per_token: float) -> TrainResult:
         from tqdm.auto import tqdm
 
         cfg = self.config
-        if len(val) < 2:
-            raise ValueError("the validation split has fewer than 2 tokens; nothing to validate on")
-        tokens_per_char = len(val) / val_chars if val_chars else 1.0
+        rows = self._slice_rows(held)
+        self.chars_per_token = chars_per_token
         batch = self._batches(train)
         torch.manual_seed(cfg.seed + self.rank)
         resumed_from = self.resume()
-        started = time.perf_counter()
+        self.started = time.perf_counter()
         bar = tqdm(total=cfg.max_steps, initial=self.step, unit="step", dynamic_ncols=True, leave=False, mininterval=1,
                    disable=not cfg.progress or self.rank != 0)
-        tokens, loss_value, eval_seconds, first_eval, stopped = 0, math.nan, 0.0, 0.0, ""
-        last_eval = -1
         try:
-            while True:
-                elapsed = self._elapsed(started)
-                if cfg.max_steps is not None and self.step >= cfg.max_steps:
-                    stopped = "max_steps"
-                elif cfg.max_seconds is not None and elapsed + (eval_seconds or first_eval) >= cfg.max_seconds:
-                    stopped = "max_seconds"
-                elif cfg.patience is not None and self.bad_evals >= cfg.patience:
-                    stopped = "patience"
-                if stopped:
-                    break
-                progress = max(
-                    (self.step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
-                    if cfg.max_steps is not None else 0.0,
-                    elapsed / cfg.max_seconds if cfg.max_seconds is not None else 0.0)
-                lr = cfg.lr_at(self.step, progress)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
-                x, y, reset = batch(self.step)
-                state = self.task.init_state(len(x), self.device) if reset or self.state is None else self.state
-                with autocast(self.device):
-                    loss, new_state = self.task.loss(self.model, x, y, state)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip is not None:
-                    nn.utils.clip_grad_norm_(self.module.parameters(), cfg.grad_clip)
-                self.optimizer.step()
-                self.state = _detach(new_state)
-                self.step += 1
-                tokens += y.numel() * self.world
-                loss_value = float(loss.detach())
-                if self.step == 1 + (resumed_from or 0) and not eval_seconds:
-                    # until a validation is timed, guess it from this step: a forward pass is ~1/3 of a step
-                    val_tokens = min(len(val), cfg.eval_tokens or len(val))
-                    first_eval = (time.perf_counter() - started) * val_tokens / y.numel() / 3
-                if not math.isfinite(loss_value):
-                    raise FloatingPointError(f"training loss became {loss_value} at step {self.step}; "
-                                             "lower lr or raise warmup_steps")
-                record: dict[str, Any] = {"step": self.step, "loss": loss_value, "lr": lr}
-                if self.step % cfg.eval_every == 0:
-                    eval_seconds = self._validate(val, tokens_per_char, started, loss_value)
-                    last_eval = self.step
-                    record["val_bpc"] = self.history[-1]["val_bpc"]
-                    if not bar.disable:
-                        bar.write(f"step {self.step}: train loss {loss_value:.4f}, "
-                                  f"val {record['val_bpc']:.4f} bpc", file=sys.stderr)
-                bar.update(1)
-                if self.step % 10 == 0 or "val_bpc" in record:
-                    rate = tokens / max(time.perf_counter() - started, 1e-9)
-                    bar.set_postfix(loss=f"{loss_value:.3f}", val_bpc=f"{self.best_bpc:.3f}", tok_s=f"{rate:.0f}")
-                if self.callback is not None:
-                    self.callback(self.step, record)
+            stopped = self._loop(batch, rows, held, bar)
+            if self.last_eval != self.step:
+                self._validate(rows, held)
         except KeyboardInterrupt:
             self.save()
-            bar.close()
             raise
-        if last_eval != self.step:
-            self._validate(val, tokens_per_char, started, loss_value)
-        bar.close()
+        finally:
+            bar.close()
         if self.best_weights is not None:
             self.module.load_state_dict(self.best_weights)
-        return TrainResult(steps=self.step, best_step=self.best_step, best_val_bpc=self.best_bpc,
-                           last_loss=loss_value, stopped=stopped, seconds=time.perf_counter() - started,
-                           tokens=tokens, device=str(self.device), world_size=self.world,
-                           resumed_from=resumed_from, history=self.history)
+        seconds = time.perf_counter() - self.started
+        message = self._message(stopped, self.seconds_before + seconds)
+        if cfg.progress:
+            self._say(message)
+        return TrainResult(steps=self.step, best_step=self.best_step, best_val_bpc_estimate=self.best_bpc,
+                           last_loss=self.loss_value, stopped=stopped,
+                           message=message, seconds=seconds,
+                           tokens=self.tokens, device=str(self.device), world_size=self.world,
+                           resumed_from=resumed_from, history=self.history, curve=self.curve,
+                           curve_slice=held.describe())
