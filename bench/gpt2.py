@@ -102,7 +102,7 @@ def quality(seconds: float, device: str) -> dict:
                           device=device, progress=False)
     fit = model.training["fit"]
     nats = model.training["val_bpc"] * math.log(2)
-    loop_nats = fit["best_val_bpc"] * math.log(2)
+    loop_nats = fit["best_val_bpc_estimate"] * math.log(2)
     print(f"baby char, {seconds:.0f} s budget: {fit['steps']} steps in {fit['seconds']:.1f} s "
           f"({fit['tokens_per_second']:.0f} train tok/s); held-out loss {nats:.4f} nats/char "
           f"({model.training['val_bpc']:.4f} bpc, whole val split, sliding window); loop's estimate "

@@ -157,6 +157,12 @@ class TrainResult:
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "tokens_per_second": self.tokens_per_second}
 
+    def manifest(self) -> dict[str, Any]:
+        """What a plugin puts in ``model.training``: the curve, how it stopped, where it resumed from."""
+        fit = {k: v for k, v in self.to_json().items() if k not in ("history", "curve", "curve_slice")}
+        return {"fit": fit, "history": self.history, "curve": self.curve, "curve_slice": self.curve_slice,
+                "stopped": self.message, "resumed_from": self.resumed_from}
+
 
 def fit(task: Task, train_ids: Sequence[int] | np.ndarray | torch.Tensor,
         val: HeldOut | Sequence[int] | np.ndarray | torch.Tensor, config: TrainConfig, *,

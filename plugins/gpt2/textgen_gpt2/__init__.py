@@ -107,8 +107,7 @@ class GPT2Generator(Tokenized, Generator):
 
         model, vocab, result, sizing = training.train(corpus, options, seed, out)
         gen = cls(model, vocab, source=options.source, threads=options.cpu_threads)
-        gen.training = {"fit": {k: v for k, v in result.to_json().items() if k != "history"},
-                        "history": result.history, "sizing": sizing.to_json()}
+        gen.training = {**result.manifest(), "sizing": sizing.to_json()}
         return gen
 
     @classmethod

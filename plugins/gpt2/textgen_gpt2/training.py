@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from toolkit.corpora import Corpus
+from toolkit.heldout import HeldOut
 from toolkit.neural import Task, TrainConfig, TrainResult, fit, pick_device, seed_everything
 
 from . import checkpoints
@@ -74,6 +75,8 @@ def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
         weight_decay=options.weight_decay, grad_clip=options.grad_clip, eval_every=options.eval_every,
         eval_tokens=options.eval_tokens, patience=options.patience, device=options.device,
         cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
-    result = fit(CausalLMTask(model, vocab.bos), vocab.encode(corpus.train), vocab.encode(corpus.val), config,
-                 val_chars=len(corpus.val), checkpoint_dir=out / "train-state" if out is not None else None)
+    task = CausalLMTask(model, vocab.bos)
+    task.larger_model_hint = "-o preset=small" if options.preset == "baby" and not options.source else ""
+    result = fit(task, vocab.encode(corpus.train), HeldOut.from_text(corpus.val, vocab, options.eval_tokens), config,
+                 train_chars=len(corpus.train), checkpoint_dir=out / "train-state" if out is not None else None)
     return model.eval(), vocab, result, sizing

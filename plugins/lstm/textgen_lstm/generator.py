@@ -92,6 +92,7 @@ class LSTMGenerator(Tokenized, Generator):
 
     @classmethod
     def train(cls, corpus: Corpus, options: LSTMOptions, *, seed: int, out: Path | None = None) -> LSTMGenerator:
+        from toolkit.heldout import HeldOut
         from toolkit.neural import TrainConfig, fit, pick_device, seed_everything
 
         from .model import LSTMModel, LSTMTask
@@ -118,11 +119,13 @@ class LSTMGenerator(Tokenized, Generator):
             warmup_steps=options.warmup_steps, weight_decay=options.weight_decay, grad_clip=options.grad_clip,
             eval_every=options.eval_every, eval_tokens=options.eval_tokens, patience=options.patience,
             device=options.device, cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
-        result = fit(LSTMTask(module, options.start_resets), train_ids, tokenizer.encode(corpus.val), config,
-                     val_chars=len(corpus.val), checkpoint_dir=out / "train-state" if out is not None else None)
+        task = LSTMTask(module, options.start_resets)
+        task.larger_model_hint = f"-o hidden_size={2 * module.config['hidden_size']}"
+        held = HeldOut.from_text(corpus.val, tokenizer, options.eval_tokens)
+        result = fit(task, train_ids, held, config, train_chars=len(corpus.train),
+                     checkpoint_dir=out / "train-state" if out is not None else None)
         model = cls(tokenizer, module, options.cpu_threads)
-        model.training = {"fit": {k: v for k, v in result.to_json().items() if k != "history"},
-                          "history": result.history, "sizing": sizing.to_json()}
+        model.training = {**result.manifest(), "sizing": sizing.to_json()}
         return model
 
     def save_files(self, folder: Path) -> dict[str, Any]:
