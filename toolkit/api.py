@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
-from . import registry
+from . import __version__, registry
 from .corpora import Corpus, load_corpus
 from .errors import ModelDirError, PluginError
 from .generator import MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, Generator, UnknownTokensWarning
+from .heldout import SLICE_CHARS, slice_bpc
 from .options import check_seed, parse_options
 from .outpaths import check_model_out
 
+#: Where a neural plugin keeps its resumable checkpoint inside ``out``.
+TRAIN_STATE = "train-state"
+
 
 def train(plugin: str, corpus: str | Path | Corpus, *, out: str | Path | None = None, seed: int = 0,
-          overwrite: bool = False, **options: Any) -> Generator:
+          overwrite: bool = False, fresh: bool = False, **options: Any) -> Generator:
     """Train ``plugin`` on ``corpus`` (a name, a path or a `Corpus`), score it, save it to ``out``.
 
     ``options`` are the plugin's typed options (``textgen options PLUGIN`` lists them).
-    The held-out bits per character is in ``model.training["val_bpc"]``. ``out`` must be
-    new, empty, an interrupted run's folder, or (with ``overwrite``) a model to replace;
-    that is checked before training starts.
+    The held-out bits per character is in ``model.training["val_bpc"]``: the whole
+    validation split scored by `Generator.score`, as ``textgen score --corpus`` does.
+    ``out`` must be new, empty, an interrupted run's folder, or (with ``overwrite``) a
+    model to replace; that is checked before training starts. A run into an ``out``
+    holding ``train-state`` resumes it (and says so) unless ``fresh``.
     """
     check_seed(seed)
     cls = registry.get(plugin)
@@ -33,17 +41,58 @@ def train(plugin: str, corpus: str | Path | Corpus, *, out: str | Path | None = 
         check_model_out(out, overwrite=overwrite, flag="out")
     if not isinstance(corpus, Corpus):
         corpus = load_corpus(corpus)
+    if fresh and out is not None:
+        shutil.rmtree(Path(out) / TRAIN_STATE, ignore_errors=True)
     started = time.perf_counter()
     model = cls.train(corpus, opts, seed=seed, out=Path(out) if out is not None else None)
     seconds = time.perf_counter() - started
     with warnings.catch_warnings():  # held-out words a word model never saw are expected, not news
         warnings.simplefilter("ignore", UnknownTokensWarning)
         val = model.score(corpus.val)
-    model.training = {**model.training, "corpus": corpus.describe(), "options": opts.model_dump(mode="json"),
-                      "seed": seed, "train_seconds": seconds, "val_bpc": val.bpc, "val_chars": val.chars}
+    model.training = {**model.training, "corpus": corpus_key(corpus), "toolkit_version": __version__,
+                      "options": opts.model_dump(mode="json"), "seed": seed, "train_seconds": seconds,
+                      "val_bpc": val.bpc, "val_chars": val.chars}
+    model.training.setdefault("resumed_from", None)
+    if "curve" not in model.training:
+        _build_point(model, corpus, seconds)
+    _warn_if_absurd(model, corpus.val, val.bpc)
     if out is not None and os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 writes
         model.save(out)
     return model
+
+
+def corpus_key(corpus: Corpus) -> dict[str, Any]:
+    """``training["corpus"]``: with the toolkit version, what decides whether a recorded val_bpc can be reused."""
+    split = {"how": "last fraction held out", "val_fraction": corpus.val_fraction,
+             "train_chars": len(corpus.train), "val_chars": len(corpus.val)}
+    return {**corpus.describe(), "split": split}
+
+
+def _build_point(model: Generator, corpus: Corpus, seconds: float) -> None:
+    """A plugin that trains in one go (a Markov chain) records its build as the curve's one point."""
+    estimate, described = slice_bpc(model, corpus.val, SLICE_CHARS)
+    model.training["curve"] = [{"seconds": seconds, "tokens": len(model.encode(corpus.train)),
+                                "chars": len(corpus.train), "val_bpc_estimate": estimate}]
+    model.training["curve_slice"] = described
+
+
+def _warn_if_absurd(model: Generator, text: str, bpc: float) -> None:
+    """Worse than a uniform guess over the vocabulary means training broke: keep the model, but say so loudly.
+
+    The uniform guess is charged for unknown characters as `score` charges the model,
+    so a held-out text with characters training never saw does not trip the warning.
+    """
+    info = model.info()
+    vocab = info.get("vocab_size", info.get("vocab"))
+    if not isinstance(vocab, int) or vocab < 2:
+        return
+    uniform = (len(model.encode(text)) * math.log(vocab) + model.unknown_nats(text)) / len(text) / math.log(2)
+    if bpc > uniform:
+        message = (f"held-out {bpc:.4g} bits per character is worse than a uniform guess over the {vocab} tokens "
+                   f"({uniform:.3f}): this training went wrong (try a lower lr or more warmup_steps); "
+                   "the model is saved anyway")
+        model.training["warning"] = message
+        warnings.warn(message, stacklevel=3)
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

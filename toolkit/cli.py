@@ -109,7 +109,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                              f"{', '.join(known) or 'none'}); drop {flag}")
         options[key] = getattr(args, key)
     corpus = load_corpus(args.corpus, column=args.column, val_fraction=args.val_fraction)
-    model = train(args.plugin, corpus, out=args.out, seed=args.seed, overwrite=args.overwrite, **options)
+    model = train(args.plugin, corpus, out=args.out, seed=args.seed, overwrite=args.overwrite, fresh=args.fresh,
+                  **options)
     result = {"plugin": args.plugin, "out": str(args.out), **model.training}
     if args.json:
         _print_json(result)
@@ -287,6 +288,8 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--out", required=True,
                    help="model directory to write: a new or empty folder, or a model with --overwrite")
     p.add_argument("--overwrite", action="store_true", help="replace the model already in --out")
+    p.add_argument("--fresh", action="store_true",
+                   help="start over instead of resuming the interrupted run in OUT/train-state")
     p.add_argument("--column", help="CSV column (name or index) for CSV corpora")
     p.add_argument("--val-fraction", type=float, default=0.1, help="held-out tail of the corpus")
     p.add_argument("--level", choices=["char", "word"], help="token level (default: the plugin's)")

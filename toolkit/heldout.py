@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 #: Windows in a slice (fewer when the text is short: each holds at least ``MIN_PIECE`` characters).
 PIECES = 16
 MIN_PIECE = 256
+#: Slice size for a model that trains in one go (a chain); the neural plugins size it by their ``eval_tokens``.
+SLICE_CHARS = 32768
 HOW = "{pieces} windows of {length:,} characters at evenly spaced offsets across the validation split"
 
 
