@@ -184,7 +184,7 @@ def test_divergence_is_one_line_and_keeps_the_last_finite_checkpoint(tmp_path):
     from toolkit.errors import TextgenError
     from toolkit.neural.trainer import Diverged
 
-    with pytest.raises(Diverged, match="diverged at step 16.*lower lr.*warmup_steps") as caught:
+    with pytest.raises(Diverged, match=r"diverged at step 16.*lower lr.*warmup_steps") as caught:
         fit(Exploding(), PATTERN, PATTERN[:300], config(), checkpoint_dir=tmp_path / "ckpt")
     assert isinstance(caught.value, TextgenError) and "\n" not in str(caught.value)
     tensors, meta = read_checkpoint(tmp_path / "ckpt")
