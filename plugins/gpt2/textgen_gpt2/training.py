@@ -76,7 +76,7 @@ def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
         eval_tokens=options.eval_tokens, patience=options.patience, device=options.device,
         cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
     task = CausalLMTask(model, vocab.bos)
-    task.larger_model_hint = "-o preset=small" if options.preset == "baby" and not options.source else ""
+    task.larger_model_hint = "" if options.source else f"-o width={2 * model.config.n_embd}"
     result = fit(task, vocab.encode(corpus.train), HeldOut.from_text(corpus.val, vocab, options.eval_tokens), config,
                  train_chars=len(corpus.train), checkpoint_dir=out / "train-state" if out is not None else None)
     return model.eval(), vocab, result, sizing
