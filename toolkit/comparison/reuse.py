@@ -18,10 +18,10 @@ from ..generator import MANIFEST
 from .report import ModelResult, TemperatureResult
 
 
-def split_of(corpus: Corpus) -> Any:
-    """The split a manifest records (``training["corpus"]["split"]``) for this corpus."""
-    described = corpus.describe()
-    return described.get("split", {"val_fraction": corpus.val_fraction, "split_at": corpus.split_at})
+def split_of(corpus: Corpus) -> dict[str, Any]:
+    """The split a manifest records (``training["corpus"]["split"]``, the lead's shared format) for this corpus."""
+    return {"how": "last fraction held out", "val_fraction": corpus.val_fraction,
+            "train_chars": len(corpus.train), "val_chars": len(corpus.val)}
 
 
 def recorded_bpc(training: dict[str, Any], corpus: Corpus) -> tuple[float, int] | None:
