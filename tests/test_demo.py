@@ -78,10 +78,11 @@ def test_demo_trains_installed_families_then_reuses_them(play: Path, tmp_path: P
     if pretrained:
         assert f"- gpt2-pretrained: using {pretrained}" in first
     # the whole validation split, by default, and one figure per model: the one its training recorded
+    # (reused, or scored again: torch sums in another order with another thread count, hence 1e-6)
     for m in report["models"]:
         if m["label"] != "gpt2-pretrained":
             recorded = json.loads((out / "models" / m["label"] / "textgen.json").read_text())["training"]["val_bpc"]
-            assert m["scored_chars"] == len(load_corpus(play).val) and m["bpc"] == pytest.approx(recorded, abs=1e-9)
+            assert m["scored_chars"] == len(load_corpus(play).val) and m["bpc"] == pytest.approx(recorded, abs=1e-6)
     assert report["parameters"]["prompts"] == ["ROMEO:"] and report["parameters"]["max_score_chars"] is None
     assert {"compare-bpc.png", "compare-diversity.png", "compare-speed.png", "report.md"} <= {
         p.name for p in (out / "report").iterdir()}

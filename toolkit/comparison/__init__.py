@@ -14,7 +14,8 @@ For each model, `compare` measures
 
 One file per job: `report` (the dataclasses), `memory` (the fresh-process probe),
 `versions`, `sweep` (sampling at each temperature), `measure` (one model), `run`
-(`compare` itself), `reuse`, `references`, `curves`, `markdown`, `plots` and `cli`.
+(`compare` itself), `sources` (checked first), `reuse`, `references`, `curves`, `markdown`,
+`plots` and `cli`.
 """
 
 from __future__ import annotations

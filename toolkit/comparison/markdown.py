@@ -13,7 +13,7 @@ HEADER = ("| model | plugin | size | disk | train s | bits/char | chars/s | toke
           f"| self-BLEU | repetition | train {NGRAM}-gram overlap | longest copy | markovify rejects | memory MB |")
 
 
-def _human(n: float | None, unit: str = "") -> str:
+def human(n: float | None, unit: str = "") -> str:
     if n is None:
         return "-"
     for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
@@ -29,8 +29,8 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 def size_text(info: dict[str, Any]) -> str:
     """Parameters, or states and transitions of a chain, from ``model.info()``."""
     if "parameters" in info:
-        return f"{_human(info['parameters'])} params"
-    parts = [f"{_human(info[k])} {k}" for k in ("states", "transitions") if k in info]
+        return f"{human(info['parameters'])} params"
+    parts = [f"{human(info[k])} {k}" for k in ("states", "transitions") if k in info]
     return ", ".join(parts) or "-"
 
 
@@ -52,9 +52,9 @@ def _row(m: ModelResult, t: float) -> str:
     assert r is not None
     peak, first = m.memory["added_rss_bytes"], m.speed["first_token_seconds"]
     mark = "" if m.bpc_source == "scored" else " (recorded)"
-    return (f"| {m.label} | {m.plugin} | {size_text(m.info)} | {_human(m.disk_bytes, 'B')} "
-            f"| {_fmt(m.speed['train_seconds'], 1)} | {m.bpc:.3f}{mark} | {_human(m.speed['chars_per_second'])} "
-            f"| {_human(m.speed['tokens_per_second'])} | {_fmt(None if first is None else first * 1000, 1)} "
+    return (f"| {m.label} | {m.plugin} | {size_text(m.info)} | {human(m.disk_bytes, 'B')} "
+            f"| {_fmt(m.speed['train_seconds'], 1)} | {m.bpc:.3f}{mark} | {human(m.speed['chars_per_second'])} "
+            f"| {human(m.speed['tokens_per_second'])} | {_fmt(None if first is None else first * 1000, 1)} "
             f"| {r.distinct_2:.3f} | {_fmt(r.self_bleu)} | {r.repetition_rate:.3f} | {_fmt(r.ngram_overlap)} "
             f"| {r.longest_copy} | {r.markovify_reject_rate:.0%} | {_fmt(None if peak is None else peak / 1e6, 1)} |")
 

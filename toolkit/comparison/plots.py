@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import atomic
 from .curves import curve
-from .markdown import _human
+from .markdown import human
 from .report import CompareReport
 
 REFERENCE_STYLE = {"color": "0.45", "linestyle": ":", "linewidth": 1}
@@ -97,7 +97,7 @@ def plot_speed(report: CompareReport, path: Path) -> None:
     chars = [m.speed["chars_per_second"] or 0.0 for m in report.models]
     tokens = [m.speed["tokens_per_second"] for m in report.models]
     bars = ax.barh([m.label for m in report.models], chars, color="tab:green")
-    ax.bar_label(bars, labels=[f"{_human(c)} chars/s ({_human(t)} tokens/s)" for c, t in zip(chars, tokens,
+    ax.bar_label(bars, labels=[f"{human(c)} chars/s ({human(t)} tokens/s)" for c, t in zip(chars, tokens,
                                                                                              strict=True)],
                  padding=3, fontsize="small")
     ax.invert_yaxis()
