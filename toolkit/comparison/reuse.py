@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..api import corpus_key
 from ..corpora import Corpus
 from ..generator import MANIFEST
 from .report import ModelResult, TemperatureResult
 
 
 def split_of(corpus: Corpus) -> dict[str, Any]:
-    """The split a manifest records (``training["corpus"]["split"]``, the lead's shared format) for this corpus."""
-    return {"how": "last fraction held out", "val_fraction": corpus.val_fraction,
-            "train_chars": len(corpus.train), "val_chars": len(corpus.val)}
+    """The split a manifest records for this corpus (``training["corpus"]["split"]``, from `api.corpus_key`)."""
+    return corpus_key(corpus)["split"]
 
 
 def recorded_bpc(training: dict[str, Any], corpus: Corpus) -> tuple[float, int] | None:
