@@ -9,11 +9,19 @@ python=${PYTHON:-python3}
 # shellcheck disable=SC1091
 . .venv/bin/activate
 export PIP_DISABLE_PIP_VERSION_CHECK=1
-# torch: keep an installed build (a CUDA one on a GPU machine); otherwise take 2.13.0, which on the
-# project's CPU machines is a local CPU wheel (an unpinned torch would pull several GB of CUDA packages).
-python -c "import torch" 2>/dev/null || pip install -q "torch==2.13.0"
-pip install -q -e ".[compare,dashboard,test]" -e plugins/markov -e plugins/lstm -e plugins/gpt2 \
-    -e examples/textgen-bigram
+# The installs are editable, so code changes need no reinstall; only a changed pyproject.toml does
+# (dependencies, entry points). A stamp of their checksum lets a second demo skip pip's ~20 s check.
+stamp=.venv/.textgen-installed
+wanted=$(python -c 'import hashlib, sys; print(hashlib.sha256(b"".join(open(f, "rb").read() for f in sys.argv[1:])).hexdigest())' \
+  pyproject.toml plugins/*/pyproject.toml examples/textgen-bigram/pyproject.toml)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  # torch: keep an installed build (a CUDA one on a GPU machine); otherwise take 2.13.0, which on the
+  # project's CPU machines is a local CPU wheel (an unpinned torch would pull several GB of CUDA packages).
+  python -c "import torch" 2>/dev/null || pip install -q "torch==2.13.0"
+  pip install -q -e ".[compare,dashboard,test]" -e plugins/markov -e plugins/lstm -e plugins/gpt2 \
+      -e examples/textgen-bigram
+  echo "$wanted" > "$stamp"
+fi
 # The corpora: the shared folder beside the checkout when there is one, else a download on first use.
 if [ -z "${TEXTGEN_CORPORA:-}" ] && [ -d "$root/../shared/corpora" ]; then
   TEXTGEN_CORPORA=$(cd "$root/../shared/corpora" && pwd)

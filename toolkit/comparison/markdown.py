@@ -34,6 +34,11 @@ def size_text(info: dict[str, Any]) -> str:
     return ", ".join(parts) or "-"
 
 
+def cell(text: str) -> str:
+    """``text`` safe inside a Markdown table cell (a bare ``|`` would end the cell)."""
+    return text.replace("|", "\\|")
+
+
 def scored_text(parameters: dict[str, Any]) -> str:
     """What the bits per character were measured on: the whole split, or the named slice."""
     cap = parameters["max_score_chars"]
@@ -68,7 +73,7 @@ def _summary(report: CompareReport) -> list[str]:
         f"prompts {', '.join(repr(x) for x in p['prompts'])}. Diversity and novelty at T = {t}; "
         "speed over all temperatures.", "", HEADER, "|---|---|---|---|" + "--:|" * 12]
     lines += [_row(m, t) for m in report.models]
-    lines += [f"| {f.label} | error: {f.error.replace('|', '/')} |" + " |" * 14 for f in report.failed]
+    lines += [f"| {f.label} | error: {cell(f.error)} |" + " |" * 14 for f in report.failed]
     reused = sorted({m.reused_from for m in report.models if m.reused_from})
     if reused:
         lines += ["", "Measurements of unchanged models reused from " + ", ".join(reused) + "."]
@@ -80,7 +85,7 @@ def _references(report: CompareReport) -> list[str]:
         return []
     lines = ["", "Reference lines on the same split (no family owns them):", "", "| reference | bits/char | how |",
              "|---|--:|---|"]
-    return lines + [f"| {r['name']} | {r['bpc']:.3f} | {r['how']} |" for r in report.references]
+    return lines + [f"| {r['name']} | {r['bpc']:.3f} | {cell(r['how'])} |" for r in report.references]
 
 
 def _crossovers(report: CompareReport) -> list[str]:
