@@ -49,12 +49,12 @@ def train(plugin: str, corpus: str | Path | Corpus, *, out: str | Path | None = 
     with warnings.catch_warnings():  # held-out words a word model never saw are expected, not news
         warnings.simplefilter("ignore", UnknownTokensWarning)
         val = model.score(corpus.val)
+        if "curve" not in model.training:
+            _build_point(model, corpus, seconds)
     model.training = {**model.training, "corpus": corpus_key(corpus), "toolkit_version": __version__,
                       "options": opts.model_dump(mode="json"), "seed": seed, "train_seconds": seconds,
                       "val_bpc": val.bpc, "val_chars": val.chars}
     model.training.setdefault("resumed_from", None)
-    if "curve" not in model.training:
-        _build_point(model, corpus, seconds)
     _warn_if_absurd(model, corpus.val, val.bpc)
     if out is not None and os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 writes
         model.save(out)
