@@ -1,6 +1,6 @@
 """Generation engine benchmarks (issue 10): linear time, concurrency, busy machine, unchanged elsewhere.
 
-    export TEXTGEN_CORPORA=/work/shared/corpora
+    export TEXTGEN_CORPORA=../shared/corpora
     flock /tmp/textgen-bench.lock .venv/bin/python bench/generation.py --record
     .venv/bin/python bench/generation.py --quick          # tiny settings, well under a minute
 
@@ -141,9 +141,10 @@ def column_path(paths: dict[str, Path], alone_speed: dict[str, float], budget: f
     from toolkit.sampling import SamplingOptions
 
     def plan(label: str) -> ColumnResult:
-        tokens = max(50, int(alone_speed[label] * budget))
-        return ColumnResult(source=str(paths[label]), prompt=PROMPT,
-                            run=RunOptions(max_tokens=tokens, num_samples=1, seed=0), sampling=SamplingOptions())
+        tokens = max(50, int(alone_speed[label] * budget))  # a column holds at most 20 samples of 5,000 tokens
+        samples = min(20, -(-tokens // 5000))
+        return ColumnResult(source=str(paths[label]), prompt=PROMPT, sampling=SamplingOptions(),
+                            run=RunOptions(max_tokens=min(5000, -(-tokens // samples)), num_samples=samples, seed=0))
 
     def run(labels: list[str]) -> dict[str, float]:
         latest: dict[str, ColumnResult] = {}
