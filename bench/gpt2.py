@@ -2,7 +2,7 @@
 
 Run timed, one timing run at a time on the shared machine::
 
-    TEXTGEN_CORPORA=/work/shared/corpora flock /tmp/textgen-bench.lock /work/venv/bin/python bench/gpt2.py
+    TEXTGEN_CORPORA=../shared/corpora flock /tmp/textgen-bench.lock python bench/gpt2.py
 
 * speed: the plugin's loop (the core's sampling layer over the cached decoder) against
   ``model.generate`` on the same random-weight model, same sampling (temperature 0.8,

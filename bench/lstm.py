@@ -56,7 +56,6 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    os.environ.setdefault("TEXTGEN_CORPORA", "/work/shared/corpora")
     corpus = load_corpus("tinyshakespeare")
     preset = args.preset or ("gpu" if args.device == "cuda" else "cpu")
     options = {**PRESETS[preset], **parse_pairs(args.option), "level": args.level, "device": args.device,

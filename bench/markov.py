@@ -1,7 +1,7 @@
 """Markov plugin vs markovify 0.9.4, side by side in one run: build time, sentence speed, char bpc.
 
-    export TEXTGEN_CORPORA=/work/shared/corpora
-    flock /tmp/textgen-bench.lock /work/venv/bin/python bench/markov.py [--runs 5] [--sentences 3000]
+    export TEXTGEN_CORPORA=../shared/corpora
+    flock /tmp/textgen-bench.lock python bench/markov.py [--runs 5] [--sentences 3000]
 
 Build: `markovify.Text(train, state_size=2)` vs the plugin's word model trained on the
 same text (its Kneser-Ney tables, novelty index and state dict are built lazily, on

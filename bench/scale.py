@@ -1,7 +1,7 @@
 """Chains at scale: char (state size 6) and word (state size 2) chains on 1, 10, 30 and 100 MB of
 distinct lines, with `markovify.NewlineText(state_size=2)` side by side at each size.
 
-    export TEXTGEN_CORPORA=/work/shared/corpora
+    export TEXTGEN_CORPORA=../shared/corpora
     flock /tmp/textgen-bench.lock .venv/bin/python bench/scale.py --record
     .venv/bin/python bench/scale.py --quick        # 0.2 and 0.5 MB: a smoke test, well under a minute
 

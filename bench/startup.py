@@ -1,7 +1,7 @@
 """Start-up: `textgen --help` and `textgen plugins`; cold `textgen generate` of each family; Markov
 model size and load time against `markovify.Text.from_json`, side by side in one run.
 
-    export TEXTGEN_CORPORA=/work/shared/corpora
+    export TEXTGEN_CORPORA=../shared/corpora
     flock /tmp/textgen-bench.lock .venv/bin/python bench/startup.py --runs 15 --record
     .venv/bin/python bench/startup.py --quick          # tiny settings, well under a minute
 

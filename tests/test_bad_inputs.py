@@ -376,3 +376,35 @@ def test_compare_with_a_model_that_fails_midway_writes_its_report_with_an_error_
     report = json.loads((out / "report.json").read_text())
     assert [m["label"] for m in report["models"]] == ["markov"]
     assert [f["label"] for f in report["failed"]] == ["buggy-model"] and "IndexError" in report["failed"][0]["error"]
+
+
+TINY_LSTM = ("-o", "hidden_size=16", "-o", "embedding_size=8", "-o", "batch_size=4", "-o", "seq_len=16",
+             "-o", "eval_every=2", "-o", "progress=false")
+
+
+def test_a_poisoned_train_state_is_never_resumed_through_the_cli(tmp_path):
+    """A run interrupted with non-finite weights in ``train-state`` never poisons the next run into that --out."""
+    import math
+
+    from toolkit.neural import read_checkpoint, save_tensors
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(TEXT)
+    out = tmp_path / "model"
+    train = [str(TEXTGEN), "train", "lstm", "--corpus", str(corpus), "--out", str(out), "--json", *TINY_LSTM]
+    running = subprocess.Popen([*train, "-o", "max_steps=1000000"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (out / "train-state" / "state.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    running.send_signal(signal.SIGINT)  # Ctrl-C: the loop saves a resumable checkpoint and stops
+    running.wait(timeout=120)
+    tensors, _ = read_checkpoint(out / "train-state")
+    name = next(k for k in tensors if k.startswith("model."))
+    save_tensors(out / "train-state" / "state.safetensors", {**tensors, name: tensors[name] * math.inf})
+
+    done = subprocess.run([*train, "-o", "max_steps=8"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "not resuming" in done.stderr and "non-finite weights" in done.stderr
+    assert json.loads(done.stdout)["resumed_from"] is None
+    assert toolkit.load(out).generate("the", max_tokens=3, seed=0)

@@ -10,7 +10,8 @@ them) every ``eval_every`` steps and at doubling steps before that, so the learn
 curve is dense early; the best weights on that estimate kept and restored at the end;
 early stopping; step and wall-clock budgets; resumable checkpoints (written every
 ``eval_every`` steps and on Ctrl-C, never holding non-finite weights, and refused on
-resume if they do); one clear line on divergence; a tqdm bar in bits per character;
+resume if they do); one clear line on divergence; progress in bits per character (a tqdm bar on a terminal,
+a line every few seconds in a log);
 seeded reproducible CPU runs; and torchrun / DistributedDataParallel.
 
 Two ways to cut batches from the token stream (`TrainConfig.batching`):
@@ -44,6 +45,7 @@ from ..errors import TextgenError
 from ..heldout import HeldOut
 from .checkpoint import load_module, optimizer_from_tensors, optimizer_to_tensors, read_checkpoint, write_checkpoint
 from .device import DEVICES, autocast, distributed, pick_device, use_cpu_threads
+from .progress import progress_bar
 
 CHECKPOINT_FORMAT = "textgen-train-state"
 #: ``callback(step, record)`` after every step; raising KeyboardInterrupt there saves and stops like Ctrl-C.
@@ -97,7 +99,7 @@ class TrainConfig:
     device: str = "auto"
     cpu_threads: int | None = None  #: torch threads when training on the CPU; None: the toolkit's rule
     seed: int = 0
-    progress: bool = True  #: show a tqdm bar (rank 0 only)
+    progress: bool = True  #: show progress (rank 0 only): a bar on a terminal, lines in a log
 
     def __post_init__(self) -> None:
         if self.max_steps is None and self.max_seconds is None:
@@ -551,8 +553,6 @@ class _Loop:
         return stopped
 
     def run(self, train: torch.Tensor, held: HeldOut, chars_per_token: float) -> TrainResult:
-        from tqdm.auto import tqdm
-
         cfg = self.config
         rows = self._slice_rows(held)
         self.chars_per_token = chars_per_token
@@ -560,8 +560,7 @@ class _Loop:
         torch.manual_seed(cfg.seed + self.rank)
         resumed_from = self.resume()
         self.started = time.perf_counter()
-        bar = tqdm(total=cfg.max_steps, initial=self.step, unit="step", dynamic_ncols=True, leave=False, mininterval=1,
-                   disable=not cfg.progress or self.rank != 0)
+        bar = progress_bar(cfg.max_steps, self.step, disable=not cfg.progress or self.rank != 0)
         try:
             stopped = self._loop(batch, rows, held, bar)
             if self.last_eval != self.step:
