@@ -25,8 +25,9 @@ def test_readme_results_section_matches_the_results_file():
         assert f"| {m['description']} | {m['bpc']:.3f} |" in readme
     for name in found["plots"]:
         assert (ROOT / "docs" / f"compare-{name}.png").is_file()
-    for key in ("machine", "date", "budget_seconds", "seed", "split"):
-        assert str(found[key]).split(",")[0] in readme  # the caption names them
+    for key in ("machine", "date", "budget_seconds", "seed", "split"):  # the caption names them
+        value = found[key]
+        assert (f"{value:g}" if isinstance(value, float) else str(value).split(",")[0]) in readme, key
 
 
 def test_a_changed_figure_shows_as_a_disagreement():
