@@ -84,14 +84,21 @@ class Block(nn.Module):
 
 
 class GPT2(nn.Module):
-    """GPT-2 with Hugging Face's parameter names (``transformer.h.0.attn.c_attn.weight`` ...)."""
+    """GPT-2 with Hugging Face's parameter names (``transformer.h.0.attn.c_attn.weight`` ...).
+
+    Built for `load` to assign every weight, so the embeddings start empty: drawing their
+    random initial values, only to throw them away, imports ``torch._dynamo`` on the meta
+    device (a second of start-up).
+    """
 
     def __init__(self, config: SimpleNamespace) -> None:
         super().__init__()
         self.config = config
         self.transformer = nn.Module()
-        self.transformer.wte = nn.Embedding(config.vocab_size, config.n_embd)
-        self.transformer.wpe = nn.Embedding(config.n_positions, config.n_embd)
+        self.transformer.wte = nn.Embedding(config.vocab_size, config.n_embd,
+                                            _weight=torch.empty(config.vocab_size, config.n_embd))
+        self.transformer.wpe = nn.Embedding(config.n_positions, config.n_embd,
+                                            _weight=torch.empty(config.n_positions, config.n_embd))
         self.transformer.h = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.transformer.ln_f = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
