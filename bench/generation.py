@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from results_md import record
+from results_md import median_seconds, record
 
 import toolkit
 from toolkit.corpora import Corpus, load_corpus
@@ -69,15 +69,6 @@ def train_models(corpus: Corpus, cfg: dict[str, Any], folder: Path) -> dict[str,
     return paths
 
 
-def seconds(fn: Callable[[], Any], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def one_mode(model: toolkit.Generator, mode: str, tokens: int) -> Callable[[], Any]:
     stop = NEVER if "stop" in mode else ()
     if "stream" in mode:
@@ -90,7 +81,8 @@ def scaling(paths: dict[str, Path], cfg: dict[str, Any]) -> tuple[list[tuple[str
     low, high = cfg["tokens"][1], cfg["tokens"][-1]
     for label in ("markov-char", "lstm-char"):
         model = toolkit.load(paths[label])
-        times = {(mode, n): seconds(one_mode(model, mode, n), cfg["runs"]) for n in cfg["tokens"] for mode in MODES}
+        times = {(mode, n): median_seconds(one_mode(model, mode, n), cfg["runs"])
+                 for n in cfg["tokens"] for mode in MODES}
         for mode in MODES:
             line = ", ".join(f"{n}: {times[mode, n]:.3f}s" for n in cfg["tokens"])
             growth = times[mode, high] / times[mode, low]

@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import platform
 import shlex
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -40,3 +43,13 @@ def record(title: str, rows: list[tuple[str, str]], targets: list[tuple[str, boo
         lines += ["", notes]
     with RESULTS.open("a", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def median_seconds(fn: Callable[[], Any], runs: int) -> float:
+    """Median wall time of ``runs`` calls of ``fn``: one slow run on a shared VM does not move it."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)

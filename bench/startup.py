@@ -23,13 +23,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
-from typing import Any
 
-from results_md import record
+from results_md import median_seconds, record
 
 #: Cold-start targets in seconds (issue 11), and the older ones of `--help` and `plugins`.
 TARGETS = {"markov char": 0.4, "gpt2 baby": 1.6, "lstm": 1.5, "textgen --help": 0.5, "textgen plugins": 0.5}
@@ -59,15 +56,6 @@ def cold(command: list[str], runs: int) -> tuple[float, float]:
         times.append(float(seconds))
         peaks.append(int(peak) / 1024)
     return statistics.median(times), statistics.median(peaks)
-
-
-def median_seconds(fn: Callable[[], Any], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def disk_mb(path: Path) -> float:
