@@ -34,7 +34,7 @@ from typing import Any
 from results_md import median_seconds, record
 
 import toolkit
-from toolkit.corpora import Corpus, load_corpus
+from toolkit.data.corpora import Corpus, load_corpus
 
 PROMPT = "ROMEO:"
 NEVER = "\x01never\x01"  # a stop string no model here can produce

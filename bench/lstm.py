@@ -22,7 +22,7 @@ import sys
 import time
 
 import toolkit
-from toolkit.corpora import load_corpus
+from toolkit.data.corpora import load_corpus
 from toolkit.options import parse_pairs
 
 NANOGPT_CPU_NATS = 1.886

@@ -28,7 +28,7 @@ import warnings
 from results_md import record
 
 import toolkit
-from toolkit.corpora import load_corpus
+from toolkit.data.corpora import load_corpus
 
 PROMPT = "ROMEO:"
 BEFORE_NATS = 1.473  #: the 85 s whole-split figure before the start-state change (issue 18)

@@ -25,7 +25,7 @@ from typing import Any
 import markovify
 from textgen_markov import MarkovGenerator, MarkovOptions
 
-from toolkit.corpora import Corpus, load_corpus
+from toolkit.data.corpora import Corpus, load_corpus
 
 
 def median_seconds(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from toolkit.corpora import Corpus, load_corpus
+from toolkit.data.corpora import Corpus, load_corpus
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 #: Characters of Tiny Shakespeare a ``--quick`` run uses, so it checks the script in seconds.

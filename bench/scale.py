@@ -42,7 +42,7 @@ MEMORY_FACTOR, TIME_FACTOR = 4.0, 12.0
 
 
 def seed_lines() -> list[str]:
-    from toolkit.corpora import load_corpus
+    from toolkit.data.corpora import load_corpus
 
     texts = [load_corpus("tinyshakespeare").text, load_corpus("sherlock").text,
              load_corpus("ag_news", column="title").text, load_corpus("ag_news", column="description").text]
@@ -109,7 +109,7 @@ def child_ours(path: Path, megabytes: float, level: str, score_chars: int) -> di
     from textgen_markov import MarkovGenerator, MarkovOptions
 
     import toolkit
-    from toolkit.corpora import Corpus
+    from toolkit.data.corpora import Corpus
 
     corpus = Corpus(f"scale-{megabytes}", prefix(path, megabytes))
     options = MarkovOptions(level=level, state_size=6 if level == "char" else 2)
@@ -130,7 +130,7 @@ def child_ours(path: Path, megabytes: float, level: str, score_chars: int) -> di
 def child_markovify(path: Path, megabytes: float) -> dict[str, Any]:
     import markovify
 
-    from toolkit.corpora import Corpus
+    from toolkit.data.corpora import Corpus
 
     train = Corpus(f"scale-{megabytes}", prefix(path, megabytes)).train
     started = time.perf_counter()

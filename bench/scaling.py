@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import toolkit
-from toolkit.corpora import Corpus, load_corpus
+from toolkit.data.corpora import Corpus, load_corpus
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_BUDGETS = ["tinyshakespeare:60,85,150,300,600", "sherlock:60,300", "sherlock-50k:15,60"]

@@ -67,7 +67,7 @@ def build_models(textgen: str, folder: Path, quick: bool) -> dict[str, Path]:
     """Train the three models with `textgen train` in child processes, so this one stays small."""
     corpus = "tinyshakespeare"
     if quick:
-        from toolkit.corpora import load_corpus
+        from toolkit.data.corpora import load_corpus
 
         corpus = str(folder / "tinyshakespeare-100k.txt")
         Path(corpus).write_text(load_corpus("tinyshakespeare").text[:100_000], encoding="utf-8")

@@ -32,7 +32,7 @@ from results_md import record
 
 import toolkit
 from toolkit.comparison.references import reference_lines
-from toolkit.corpora import Corpus, load_corpus
+from toolkit.data.corpora import Corpus, load_corpus
 
 WORD = re.compile(r"\w+")
 #: (row name, plugin, options); the neural rows get the time budget.

@@ -35,7 +35,7 @@ from dashboard.models import find_models, load_model, quick_train, source_corpus
 from dashboard.views import passage_html, sample_html
 from dashboard.workers import DONE, Phase, run_concurrently
 from toolkit import registry
-from toolkit.corpora import NAMED
+from toolkit.data.corpora import NAMED
 from toolkit.errors import TextgenError
 from toolkit.generator import UnknownTokensWarning
 from toolkit.options import parse_options

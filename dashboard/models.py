@@ -12,7 +12,7 @@ import streamlit as st
 
 import toolkit
 from toolkit.api import read_manifest
-from toolkit.corpora import Corpus
+from toolkit.data.corpora import Corpus
 from toolkit.errors import TextgenError
 from toolkit.generator import MANIFEST, Generator
 

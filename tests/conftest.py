@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import toolkit
-from toolkit.corpora import Corpus
+from toolkit.data.corpora import Corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 import toolkit
-from toolkit.corpora import Corpus
+from toolkit.data.corpora import Corpus
 from toolkit.generator import MANIFEST
 
 TEXTGEN = Path(sys.executable).with_name("textgen")
@@ -287,7 +287,7 @@ KILL_MIDWAY = """
 import sys, time
 from pathlib import Path
 import toolkit
-from toolkit.corpora import Corpus
+from toolkit.data.corpora import Corpus
 from textgen_bigram import BigramGenerator
 
 def slow(self, folder):

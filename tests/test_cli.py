@@ -261,7 +261,7 @@ def test_overwrite_replaces_a_model_and_an_interrupted_run_is_resumed_into(cli, 
 
 def test_the_python_api_refuses_to_replace_what_is_not_a_model(tmp_path):
     import toolkit
-    from toolkit.corpora import Corpus
+    from toolkit.data.corpora import Corpus
     from toolkit.outpaths import OutPathError
 
     notes = tmp_path / "notes.txt"

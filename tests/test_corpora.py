@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.corpora import NAMED, Corpus, load_corpus, strip_gutenberg
+from toolkit.data.corpora import NAMED, Corpus, load_corpus, strip_gutenberg
 from toolkit.errors import CorpusError
 
 LINES = "First line.\nSecond line, a bit longer.\nThird.\n" * 10

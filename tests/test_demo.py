@@ -10,7 +10,7 @@ import pytest
 import toolkit
 from toolkit import registry
 from toolkit.cli import main as cli
-from toolkit.corpora import load_corpus
+from toolkit.data.corpora import load_corpus
 from toolkit.demo import RECIPES, Recipe, find_pretrained_gpt2, parse_overrides, reusable, run, train_or_reuse
 from toolkit.errors import PluginError
 

@@ -13,12 +13,12 @@ from textgen_bigram import BigramGenerator, BigramOptions
 
 import toolkit
 from toolkit import Generator
-from toolkit.corpora import Corpus
+from toolkit.data.corpora import Corpus
+from toolkit.data.tokenize import UNICODE_NATS
 from toolkit.errors import ModelDirError
 from toolkit.generation.stopping import SegmentFilter
 from toolkit.generator import MANIFEST, UnknownTokensWarning
 from toolkit.sampling import Candidates
-from toolkit.tokenize import UNICODE_NATS
 
 
 class Sentences(Generator):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from toolkit.heldout import MIN_PIECE, PIECES, HeldOut, spans
-from toolkit.tokenize import CharTokenizer
+from toolkit.data.heldout import MIN_PIECE, PIECES, HeldOut, spans
+from toolkit.data.tokenize import CharTokenizer
 
 
 def test_a_slice_spreads_over_the_whole_split():

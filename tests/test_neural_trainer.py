@@ -150,8 +150,8 @@ def test_curve_points_are_dense_early_and_count_what_was_seen():
 
 
 def test_estimate_charges_unknown_characters_like_score():
-    from toolkit.heldout import HeldOut
-    from toolkit.tokenize import CharTokenizer
+    from toolkit.data.heldout import HeldOut
+    from toolkit.data.tokenize import CharTokenizer
 
     chars = CharTokenizer.fit("abcd" * 100)
     plain = HeldOut.from_text("abcd" * 100, chars, None)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.tokenize import UNICODE_NATS, UNK, UNK_TEXT, CharTokenizer, Tokenizer, WordTokenizer
+from toolkit.data.tokenize import UNICODE_NATS, UNK, UNK_TEXT, CharTokenizer, Tokenizer, WordTokenizer
 
 PROPERTY = settings(max_examples=80, deadline=None)
 TRAIN = "The cat sat on the mat.\nThe dog, a big one, sat on the log!\n\tTabs  and   spaces.\n"

@@ -14,7 +14,7 @@ import pytest
 
 import toolkit
 from toolkit.cli import main
-from toolkit.corpora import Corpus
+from toolkit.data.corpora import Corpus
 
 pytest.importorskip("torch")
 

@@ -12,8 +12,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
-    "load": "toolkit.api", "train": "toolkit.api", "load_corpus": "toolkit.corpora",
-    "Corpus": "toolkit.corpora", "Generator": "toolkit.generator", "Completion": "toolkit.generator",
+    "load": "toolkit.api", "train": "toolkit.api", "load_corpus": "toolkit.data.corpora",
+    "Corpus": "toolkit.data.corpora", "Generator": "toolkit.generator", "Completion": "toolkit.generator",
     "Score": "toolkit.generator", "Tokenized": "toolkit.generator",
     "SamplingOptions": "toolkit.sampling", "Candidates": "toolkit.sampling",
     "Options": "toolkit.options", "TextgenError": "toolkit.errors", "plugins": "toolkit.registry",

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, registry
-from .corpora import Corpus, load_corpus
+from .data.corpora import Corpus, load_corpus
+from .data.heldout import SLICE_CHARS, slice_bpc
 from .errors import ModelDirError, PluginError
 from .generator import MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, Generator, UnknownTokensWarning
-from .heldout import SLICE_CHARS, slice_bpc
 from .options import check_seed, parse_options
 from .outpaths import check_model_out
 

@@ -93,7 +93,7 @@ def _type_label(annotation: Any) -> str:
 def cmd_train(args: argparse.Namespace) -> int:
     from . import registry
     from .api import train
-    from .corpora import load_corpus
+    from .data.corpora import load_corpus
     from .options import parse_pairs
     from .outpaths import check_model_out
 
@@ -142,7 +142,7 @@ def _load(args: argparse.Namespace) -> Any:
 
 def read_text_file(path: str, flag: str = "--prompt-file") -> str:
     """A UTF-8 file named by ``flag``, such as a prompt longer than the OS allows one argument (128 KB)."""
-    from .corpora import decode
+    from .data.corpora import decode
     from .errors import CorpusError
 
     try:
@@ -185,7 +185,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from .corpora import load_corpus
+    from .data.corpora import load_corpus
 
     model = _load(args)
     if args.text_file:

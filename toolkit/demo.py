@@ -20,7 +20,7 @@ from typing import Any
 
 from . import registry
 from .comparison import DEFAULT_TEMPERATURES, compare, parse_temperatures, table
-from .corpora import Corpus, load_corpus
+from .data.corpora import Corpus, load_corpus
 from .errors import ModelDirError, PluginError
 from .options import parse_options
 

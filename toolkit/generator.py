@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import atomic
-from .corpora import Corpus
+from .data.corpora import Corpus
 from .errors import PluginError
 from .generation.processors import Processor, SuppressTokens
 from .generation.run import Run
@@ -313,7 +313,7 @@ class Tokenized:
 
     List it before `Generator` (``class Mine(Tokenized, Generator)``) to get `encode`,
     `decode`, `unknowns` and `unknown_nats` from any object with those methods, such as
-    `toolkit.tokenize.CharTokenizer`, instead of writing the same four delegations again.
+    `toolkit.data.tokenize.CharTokenizer`, instead of writing the same four delegations again.
     """
 
     tokenizer: Any

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .. import registry
-from ..corpora import Corpus
+from ..data.corpora import Corpus
 from ..generator import Generator
 from ..metrics import TrainingIndex
 from .memory import UNKNOWN

@@ -4,7 +4,7 @@ Each is bits per character of the validation text given the training text:
 
 * uniform over the training characters: log2 of their alphabet;
 * a character unigram fitted on the training split (add-one, with an escape whose
-  characters are spelled over Unicode, as `toolkit.tokenize` charges unknown characters);
+  characters are spelled over Unicode, as `toolkit.data.tokenize` charges unknown characters);
 * zlib -9, bz2 -9 and lzma preset 9|extreme, charged the code length of the validation text
   given the training text, ``8 * (len(C(train + val)) - len(C(train))) / len(val)``.
 
@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from .. import __version__, atomic
-from ..corpora import Corpus, cache_dir
-from ..tokenize import UNICODE_NATS
+from ..data.corpora import Corpus, cache_dir
+from ..data.tokenize import UNICODE_NATS
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import __version__
 from ..api import corpus_key
-from ..corpora import Corpus
+from ..data.corpora import Corpus
 from ..generator import MANIFEST
 from .report import ModelResult, TemperatureResult
 

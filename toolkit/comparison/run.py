@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api import load
-from ..corpora import Corpus, load_corpus
+from ..data.corpora import Corpus, load_corpus
 from ..generator import Generator
 from ..metrics import MARKOVIFY_MAX_OVERLAP_RATIO, MARKOVIFY_MAX_OVERLAP_TOTAL, TrainingIndex
 from ..options import check_seed

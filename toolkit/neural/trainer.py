@@ -5,7 +5,7 @@ model the hidden state to carry), picks a `TrainConfig` and calls `fit`. The loo
 gives every plugin the same things: AdamW with weight decay on matrices only,
 gradient clipping, linear warm-up then cosine decay, bf16 autocast on CUDA,
 a held-out estimate in bits per character (``val_bpc_estimate``, on the fixed
-evaluation slice of `toolkit.heldout`, unknown characters charged as `score` charges
+evaluation slice of `toolkit.data.heldout`, unknown characters charged as `score` charges
 them) every ``eval_every`` steps and at doubling steps before that, so the learning
 curve is dense early; the best weights on that estimate kept and restored at the end;
 early stopping; step and wall-clock budgets; resumable checkpoints (written every
@@ -41,8 +41,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..data.heldout import HeldOut
 from ..errors import TextgenError
-from ..heldout import HeldOut
 from .checkpoint import load_module, optimizer_from_tensors, optimizer_to_tensors, read_checkpoint, write_checkpoint
 from .device import DEVICES, autocast, distributed, pick_device, use_cpu_threads
 from .progress import progress_bar
@@ -134,7 +134,7 @@ class Diverged(TextgenError):
 
 @dataclass
 class TrainResult:
-    """How a `fit` went. Estimates are on the fixed evaluation slice (`toolkit.heldout`), not the whole split."""
+    """How a `fit` went. Estimates are on the fixed evaluation slice (`toolkit.data.heldout`), not the whole split."""
 
     steps: int
     best_step: int

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import toolkit
-from toolkit.corpora import Corpus
+from toolkit.data.corpora import Corpus
 from toolkit.testing import GeneratorContract
 
 TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 20

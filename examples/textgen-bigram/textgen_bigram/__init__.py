@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from toolkit import Generator, Options, Tokenized
-from toolkit.tokenize import CharTokenizer
+from toolkit.data.tokenize import CharTokenizer
 
 
 class BigramOptions(Options):

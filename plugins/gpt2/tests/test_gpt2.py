@@ -17,7 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LM
 
 import toolkit
 from toolkit.cli import main
-from toolkit.corpora import Corpus
+from toolkit.data.corpora import Corpus
 from toolkit.generator import Generator
 from toolkit.options import OptionError
 from toolkit.testing import GeneratorContract

@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from toolkit import Generator, Tokenized
-from toolkit.corpora import Corpus
+from toolkit.data.corpora import Corpus
 from toolkit.options import TrainingOptions
 from toolkit.sizing import Sizing, apply, auto
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn.functional as F
 
-from toolkit.corpora import Corpus
-from toolkit.heldout import HeldOut
+from toolkit.data.corpora import Corpus
+from toolkit.data.heldout import HeldOut
 from toolkit.neural import Task, TrainConfig, TrainResult, fit, pick_device, seed_everything
 
 from . import checkpoints

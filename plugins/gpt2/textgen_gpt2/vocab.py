@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from toolkit.tokenize import UNK, CharTokenizer
+from toolkit.data.tokenize import UNK, CharTokenizer
 
 BOS = "<|endoftext|>"
 

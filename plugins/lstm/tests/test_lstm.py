@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 
 import toolkit  # noqa: E402
 import toolkit.neural  # noqa: E402
-from toolkit.corpora import Corpus  # noqa: E402
+from toolkit.data.corpora import Corpus  # noqa: E402
 from toolkit.generator import Generator, UnknownTokensWarning  # noqa: E402
 from toolkit.options import OptionError  # noqa: E402
 from toolkit.testing import GeneratorContract  # noqa: E402

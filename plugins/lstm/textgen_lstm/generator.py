@@ -21,10 +21,10 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from toolkit import Generator, Tokenized
-from toolkit.corpora import Corpus
+from toolkit.data.corpora import Corpus
+from toolkit.data.tokenize import CharTokenizer, Tokenizer, WordTokenizer
 from toolkit.options import TrainingOptions
 from toolkit.sizing import apply, auto
-from toolkit.tokenize import CharTokenizer, Tokenizer, WordTokenizer
 
 if TYPE_CHECKING:
     import torch
@@ -92,7 +92,7 @@ class LSTMGenerator(Tokenized, Generator):
 
     @classmethod
     def train(cls, corpus: Corpus, options: LSTMOptions, *, seed: int, out: Path | None = None) -> LSTMGenerator:
-        from toolkit.heldout import HeldOut
+        from toolkit.data.heldout import HeldOut
         from toolkit.neural import TrainConfig, fit, pick_device, seed_everything
 
         from .model import LSTMModel, LSTMTask

@@ -18,7 +18,7 @@ from textgen_markov.generator import CHAIN_FILE, MARKOVIFY_FILE, MODEL_FILE, Mar
 from textgen_markov.levels import END_ID
 
 import toolkit
-from toolkit.corpora import Corpus, load_corpus
+from toolkit.data.corpora import Corpus, load_corpus
 from toolkit.generator import UnknownTokensWarning
 from toolkit.sampling import SamplingOptions, distribution
 from toolkit.testing import GeneratorContract

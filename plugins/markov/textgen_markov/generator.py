@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from toolkit import atomic
-from toolkit.corpora import Corpus
+from toolkit.data.corpora import Corpus
 from toolkit.errors import TextgenError
 from toolkit.generation.stopping import Criterion, SegmentFilter
 from toolkit.generator import Generator

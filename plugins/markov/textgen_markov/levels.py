@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from markovify.chain import END
 
-from toolkit.tokenize import UNK, UNK_TEXT, CharTokenizer
+from toolkit.data.tokenize import UNK, UNK_TEXT, CharTokenizer
 
 from .ngrams import BATCH, smallest_uint
 from .options import MarkovOptions

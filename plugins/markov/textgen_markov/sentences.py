@@ -24,7 +24,7 @@ from typing import Literal
 import markovify
 import numpy as np
 
-from toolkit.tokenize import UNK, WordTokenizer
+from toolkit.data.tokenize import UNK, WordTokenizer
 
 _WORDS = re.compile(r"(\S+)")
 

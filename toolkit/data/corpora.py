@@ -17,8 +17,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import atomic
-from .errors import CorpusError
+from .. import atomic
+from ..errors import CorpusError
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .generator import Generator
+    from ..generator import Generator
 
 #: Windows in a slice (fewer when the text is short: each holds at least ``MIN_PIECE`` characters).
 PIECES = 16
