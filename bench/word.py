@@ -31,8 +31,8 @@ from typing import Any
 from results_md import record
 
 import toolkit
-from toolkit.comparison.references import reference_lines
 from toolkit.data.corpora import Corpus, load_corpus
+from toolkit.evaluation.references import reference_lines
 
 WORD = re.compile(r"\w+")
 #: (row name, plugin, options); the neural rows get the time budget.

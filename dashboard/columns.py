@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from toolkit.evaluation.metrics import distinct_n, repetition_rate, self_bleu
 from toolkit.generator import Generator
-from toolkit.metrics import distinct_n, repetition_rate, self_bleu
 from toolkit.sampling import SamplingOptions
 
 from .forms import RunOptions

@@ -76,7 +76,7 @@ def source_corpus(source: str) -> str | None:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def training_index(corpus: str) -> Any:
     """The novelty index of a corpus's training split, built once."""
-    from toolkit.metrics import TrainingIndex
+    from toolkit.evaluation.metrics import TrainingIndex
 
     return TrainingIndex.build(toolkit.load_corpus(corpus).train)
 

@@ -14,10 +14,10 @@ import pytest
 import toolkit
 from toolkit import __version__
 from toolkit.cli import main as cli
-from toolkit.comparison import ModelResult, budget_sentence, crossovers, curve, reference_lines
-from toolkit.comparison.references import compute, unigram_bpc
+from toolkit.comparison import ModelResult, budget_sentence, crossovers, curve
 from toolkit.comparison.reuse import split_of
 from toolkit.data.corpora import Corpus, load_corpus
+from toolkit.evaluation.references import compute, reference_lines, unigram_bpc
 
 TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 20
 QUICK = {"samples": 1, "temperatures": [1.0], "max_tokens": 10}

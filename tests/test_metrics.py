@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.metrics import (
+from toolkit.evaluation.metrics import (
     TrainingIndex,
     bleu,
     distinct_n,

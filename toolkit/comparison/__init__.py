@@ -6,15 +6,16 @@ For each model, `compare` measures
   exact for every family whatever its tokens, or the ``val_bpc`` its manifest recorded
   for the same corpus checksum, split and toolkit version (`reuse`);
 * the learning curve the model recorded, against training seconds and characters seen,
-  beside reference lines no family owns (`references`), with the crossovers in words (`curves`);
+  beside reference lines no family owns (`toolkit.evaluation.references`), with the crossovers
+  in words (`curves`);
 * diversity of the samples at each temperature: distinct-1/2/3, self-BLEU, repetition;
-* novelty against the training split (`toolkit.metrics.TrainingIndex`);
+* novelty against the training split (`toolkit.evaluation.metrics.TrainingIndex`);
 * speed: characters/s and tokens/s while sampling, time to first token, training time;
 * size: parameters or chain states (``model.info()``), bytes on disk, resident memory.
 
 One file per job: `report` (the dataclasses), `memory` (the fresh-process probe),
 `versions`, `sweep` (sampling at each temperature), `measure` (one model), `run`
-(`compare` itself), `sources` (checked first), `reuse`, `references`, `curves`, `markdown`,
+(`compare` itself), `sources` (checked first), `reuse`, `curves`, `markdown`,
 `plots` and `cli`.
 """
 
@@ -24,7 +25,6 @@ from .cli import main, parse_temperatures, read_prompts
 from .curves import budget_sentence, crossovers, curve
 from .markdown import markdown, size_text, table
 from .memory import memory_probe
-from .references import Reference, reference_lines
 from .report import (
     TABLE_TEMPERATURE,
     VOLATILE_KEYS,
@@ -38,6 +38,6 @@ from .run import DEFAULT_TEMPERATURES, compare
 
 __all__ = [
     "DEFAULT_TEMPERATURES", "TABLE_TEMPERATURE", "VOLATILE_KEYS", "CompareReport", "FailedModel", "ModelResult",
-    "Reference", "TemperatureResult", "budget_sentence", "compare", "crossovers", "curve", "main", "markdown",
-    "memory_probe", "parse_temperatures", "read_prompts", "reference_lines", "size_text", "stable", "table",
+    "TemperatureResult", "budget_sentence", "compare", "crossovers", "curve", "main", "markdown",
+    "memory_probe", "parse_temperatures", "read_prompts", "size_text", "stable", "table",
 ]

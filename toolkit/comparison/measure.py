@@ -8,8 +8,8 @@ from pathlib import Path
 
 from .. import registry
 from ..data.corpora import Corpus
+from ..evaluation.metrics import TrainingIndex
 from ..generator import Generator
-from ..metrics import TrainingIndex
 from .memory import UNKNOWN
 from .report import ModelResult, TemperatureResult
 from .reuse import fingerprint, recorded_bpc

@@ -12,15 +12,15 @@ from typing import Any
 
 from ..api import load
 from ..data.corpora import Corpus, load_corpus
+from ..evaluation.metrics import MARKOVIFY_MAX_OVERLAP_RATIO, MARKOVIFY_MAX_OVERLAP_TOTAL, TrainingIndex
+from ..evaluation.references import reference_lines
 from ..generator import Generator
-from ..metrics import MARKOVIFY_MAX_OVERLAP_RATIO, MARKOVIFY_MAX_OVERLAP_TOTAL, TrainingIndex
 from ..options import check_seed
 from ..outpaths import check_report_out
 from .curves import crossovers
 from .measure import evaluate
 from .memory import METHOD as MEMORY_METHOD
 from .memory import memory_probe
-from .references import reference_lines
 from .report import CompareReport, FailedModel, ModelResult
 from .reuse import previous_results
 from .sources import check_source

@@ -7,8 +7,8 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..evaluation.metrics import TrainingIndex, distinct_n, repetition_rate, self_bleu
 from ..generator import Generator
-from ..metrics import TrainingIndex, distinct_n, repetition_rate, self_bleu
 from .report import TemperatureResult
 
 #: Word n-gram size for overlap with training and for the repetition rate.
