@@ -130,7 +130,7 @@ def column_path(paths: dict[str, Path], alone_speed: dict[str, float], budget: f
     from dashboard.columns import ColumnResult, generate
     from dashboard.forms import RunOptions
     from dashboard.workers import DONE, Phase, run_concurrently
-    from toolkit.sampling import SamplingOptions
+    from toolkit.generation.sampling import SamplingOptions
 
     def plan(label: str) -> ColumnResult:
         tokens = max(50, int(alone_speed[label] * budget))  # a column holds at most 20 samples of 5,000 tokens

@@ -37,9 +37,9 @@ from dashboard.workers import DONE, Phase, run_concurrently
 from toolkit import registry
 from toolkit.data.corpora import NAMED
 from toolkit.errors import TextgenError
+from toolkit.generation.sampling import SamplingOptions
 from toolkit.generator import UnknownTokensWarning
 from toolkit.options import parse_options
-from toolkit.sampling import SamplingOptions
 
 DEFAULT_PROMPT = "ROMEO:\n"
 #: How many of the models found are picked when the page first opens.

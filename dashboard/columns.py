@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolkit.evaluation.metrics import distinct_n, repetition_rate, self_bleu
+from toolkit.generation.sampling import SamplingOptions
 from toolkit.generator import Generator
-from toolkit.sampling import SamplingOptions
 
 from .forms import RunOptions
 from .models import load_model, model_facts, training_corpus, training_index

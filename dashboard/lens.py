@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from toolkit.generation.processors import Processor
+from toolkit.generation.sampling import SamplingOptions, distribution
 from toolkit.generator import Generator
-from toolkit.sampling import SamplingOptions, distribution
 
 #: The original lesson's temperature sweep.
 SWEEP = (0.3, 0.8, 1.0, 1.3, 1.8)

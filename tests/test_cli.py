@@ -213,7 +213,7 @@ def test_every_flag_has_help_with_its_default_and_every_command_an_example(name)
 
 def test_sampling_flags_state_the_defaults_the_options_model_has():
     from toolkit.cli import SAMPLING_FLAGS
-    from toolkit.sampling import SamplingOptions
+    from toolkit.generation.sampling import SamplingOptions
 
     for flag, (name, _, text) in SAMPLING_FLAGS.items():
         assert f"(default: {SamplingOptions.model_fields[name].default}" in text, flag

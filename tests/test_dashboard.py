@@ -27,7 +27,7 @@ from dashboard.models import find_models
 from dashboard.views import marked, sample_html
 from dashboard.workers import DONE, Phase, run_concurrently
 from toolkit.errors import TextgenError
-from toolkit.sampling import SamplingOptions
+from toolkit.generation.sampling import SamplingOptions
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"

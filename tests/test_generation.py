@@ -11,8 +11,8 @@ from toolkit import Generator
 from toolkit.cli import main
 from toolkit.generation.decoding import IncrementalDecoder
 from toolkit.generation.processors import SuppressTokens
+from toolkit.generation.sampling import SamplingOptions
 from toolkit.generation.stopping import Criterion, Verdict
-from toolkit.sampling import SamplingOptions
 
 
 class Uniform(Generator):

@@ -16,9 +16,9 @@ from toolkit import Generator
 from toolkit.data.corpora import Corpus
 from toolkit.data.tokenize import UNICODE_NATS
 from toolkit.errors import ModelDirError
+from toolkit.generation.sampling import Candidates
 from toolkit.generation.stopping import SegmentFilter
 from toolkit.generator import MANIFEST, UnknownTokensWarning
-from toolkit.sampling import Candidates
 
 
 class Sentences(Generator):

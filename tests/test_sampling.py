@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from toolkit import Generator
-from toolkit.sampling import (
+from toolkit.generation.sampling import (
     Candidates,
     NonFiniteScoresError,
     Sampler,
@@ -200,7 +200,7 @@ def test_sampler_draws_from_the_processed_distribution():
 SEEDED_RUN = """
 import json, sys
 import numpy as np
-from toolkit.sampling import Sampler, SamplingOptions
+from toolkit.generation.sampling import Sampler, SamplingOptions
 logits = np.random.default_rng(0).normal(size=(3, 50)) * 3
 sampler = Sampler(SamplingOptions(temperature=0.9, top_p=0.95), seed=int(sys.argv[1]))
 print(json.dumps([sampler(logits, [[], [], []]).tolist() for _ in range(40)]))

@@ -15,7 +15,7 @@ _API = {
     "load": "toolkit.api", "train": "toolkit.api", "load_corpus": "toolkit.data.corpora",
     "Corpus": "toolkit.data.corpora", "Generator": "toolkit.generator", "Completion": "toolkit.generator",
     "Score": "toolkit.generator", "Tokenized": "toolkit.generator",
-    "SamplingOptions": "toolkit.sampling", "Candidates": "toolkit.sampling",
+    "SamplingOptions": "toolkit.generation.sampling", "Candidates": "toolkit.generation.sampling",
     "Options": "toolkit.options", "TextgenError": "toolkit.errors", "plugins": "toolkit.registry",
     "compare": "toolkit.comparison",
 }

@@ -54,8 +54,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def cmd_options(args: argparse.Namespace) -> int:
     from . import registry
+    from .generation.sampling import SamplingOptions
     from .options import describe
-    from .sampling import SamplingOptions
 
     sections = {"sampling (textgen generate)": describe(SamplingOptions)}
     title = f"{args.plugin} (textgen train {args.plugin} -o key=value)"

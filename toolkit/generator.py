@@ -31,9 +31,9 @@ from .data.corpora import Corpus
 from .errors import PluginError
 from .generation.processors import Processor, SuppressTokens
 from .generation.run import Run
+from .generation.sampling import Sampler, SamplingOptions, Scores, sampling_options
 from .generation.stopping import Criterion, MaxChars, MaxTokens, StopStrings
 from .options import Options, check_seed
-from .sampling import Sampler, SamplingOptions, Scores, sampling_options
 
 #: File that marks a directory as a textgen model and names its plugin.
 MANIFEST = "textgen.json"
@@ -332,7 +332,7 @@ class Tokenized:
 
 
 def _log_prob(scores: Scores, token: int, plugin: str) -> float:
-    from .sampling import check_scores
+    from .generation.sampling import check_scores
 
     logits, ids = check_scores(scores, plugin)
     row = logits[0]

@@ -10,7 +10,7 @@ A processor takes ``(logits, ids, histories)`` and returns processed logits:
 `SamplingOptions.processors` builds the list in transformers' order (repetition penalty,
 no-repeat-n-gram, then temperature, top-k, top-p, min-p, typical-p); a plugin's own
 processors (`Generator.logits_processors`, a vocabulary mask say) run before them. The
-sampler, `toolkit.sampling.distribution` and the dashboard's next-token lens all apply
+sampler, `toolkit.generation.sampling.distribution` and the dashboard's next-token lens all apply
 that one list, so the order is written once, here.
 """
 

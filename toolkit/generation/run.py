@@ -19,7 +19,7 @@ from .stopping import Criterion, SegmentFilter, Verdict
 
 if TYPE_CHECKING:
     from ..generator import Generator
-    from ..sampling import Sampler, Scores
+    from .sampling import Sampler, Scores
 
 
 class RowMark(NamedTuple):

@@ -19,8 +19,8 @@ from textgen_markov.levels import END_ID
 
 import toolkit
 from toolkit.data.corpora import Corpus, load_corpus
+from toolkit.generation.sampling import SamplingOptions, distribution
 from toolkit.generator import UnknownTokensWarning
-from toolkit.sampling import SamplingOptions, distribution
 from toolkit.testing import GeneratorContract
 
 CORPORA = Path(os.environ.get("TEXTGEN_CORPORA", Path(__file__).resolve().parents[4] / "shared" / "corpora"))

@@ -24,9 +24,9 @@ import numpy as np
 from toolkit import atomic
 from toolkit.data.corpora import Corpus
 from toolkit.errors import TextgenError
+from toolkit.generation.sampling import Candidates
 from toolkit.generation.stopping import Criterion, SegmentFilter
 from toolkit.generator import Generator
-from toolkit.sampling import Candidates
 
 from . import chainfile
 from .kneser_ney import KneserNey

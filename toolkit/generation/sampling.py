@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field
 
-from .errors import PluginError
-from .generation import processors as proc
-from .generation.processors import Processor, softmax, token_ids
-from .options import Options, parse_options
+from ..errors import PluginError
+from ..options import Options, parse_options
+from . import processors as proc
+from .processors import Processor, softmax, token_ids
 
 
 class SamplingOptions(Options):
