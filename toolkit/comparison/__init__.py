@@ -13,10 +13,10 @@ For each model, `compare` measures
 * speed: characters/s and tokens/s while sampling, time to first token, training time;
 * size: parameters or chain states (``model.info()``), bytes on disk, resident memory.
 
-One file per job: `report` (the dataclasses), `memory` (the fresh-process probe),
-`versions`, `sweep` (sampling at each temperature), `measure` (one model), `run`
-(`compare` itself), `sources` (checked first), `reuse`, `curves`, `markdown`,
-`plots` and `cli`.
+One file per job: `results` (the records), `report` (the records with their Markdown and
+files), `memory` (the fresh-process probe), `versions`, `sweep` (sampling at each
+temperature), `measure` (one model), `run` (`compare` itself), `sources` (checked first),
+`reuse`, `curves`, `markdown`, `plots` and `cli`.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from .cli import main, parse_temperatures, read_prompts
 from .curves import budget_sentence, crossovers, curve
 from .markdown import markdown, size_text, table
 from .memory import memory_probe
-from .report import (
+from .report import CompareReport
+from .results import (
     TABLE_TEMPERATURE,
     VOLATILE_KEYS,
-    CompareReport,
+    CompareResults,
     FailedModel,
     ModelResult,
     TemperatureResult,
@@ -37,7 +38,7 @@ from .report import (
 from .run import DEFAULT_TEMPERATURES, compare
 
 __all__ = [
-    "DEFAULT_TEMPERATURES", "TABLE_TEMPERATURE", "VOLATILE_KEYS", "CompareReport", "FailedModel", "ModelResult",
-    "TemperatureResult", "budget_sentence", "compare", "crossovers", "curve", "main", "markdown",
+    "DEFAULT_TEMPERATURES", "TABLE_TEMPERATURE", "VOLATILE_KEYS", "CompareReport", "CompareResults", "FailedModel",
+    "ModelResult", "TemperatureResult", "budget_sentence", "compare", "crossovers", "curve", "main", "markdown",
     "memory_probe", "parse_temperatures", "read_prompts", "size_text", "stable", "table",
 ]

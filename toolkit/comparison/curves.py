@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .report import ModelResult
+from .results import ModelResult
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from .curves import budget_sentence
-from .report import CompareReport, ModelResult
+from .results import CompareResults, ModelResult
 from .sweep import NGRAM
 
 HEADER = ("| model | plugin | size | disk | train s | bits/char | chars/s | tokens/s | first token ms | distinct-2 "
@@ -64,7 +64,7 @@ def _row(m: ModelResult, t: float) -> str:
             f"| {r.longest_copy} | {r.markovify_reject_rate:.0%} | {_fmt(None if peak is None else peak / 1e6, 1)} |")
 
 
-def _summary(report: CompareReport) -> list[str]:
+def _summary(report: CompareResults) -> list[str]:
     t, p = report.table_temperature, report.parameters
     lines = [
         f"Corpus `{p['corpus']['name']}`: bits per character on {scored_text(p)} "
@@ -80,7 +80,7 @@ def _summary(report: CompareReport) -> list[str]:
     return lines
 
 
-def _references(report: CompareReport) -> list[str]:
+def _references(report: CompareResults) -> list[str]:
     if not report.references:
         return []
     lines = ["", "Reference lines on the same split (no family owns them):", "", "| reference | bits/char | how |",
@@ -88,13 +88,13 @@ def _references(report: CompareReport) -> list[str]:
     return lines + [f"| {r['name']} | {r['bpc']:.3f} | {cell(r['how'])} |" for r in report.references]
 
 
-def _crossovers(report: CompareReport) -> list[str]:
+def _crossovers(report: CompareResults) -> list[str]:
     lines = ["", "Crossovers (from the recorded learning curves):", ""]
     lines += [f"- {c['text']}." for c in report.crossovers] or ["- none: no curve passes another figure."]
     return [*lines, "", budget_sentence(report.models, report.crossovers)]
 
 
-def _diversity(report: CompareReport) -> list[str]:
+def _diversity(report: CompareResults) -> list[str]:
     temps = report.parameters["temperatures"]
     lines = ["", "Distinct-2 by temperature:", "", "| model | " + " | ".join(f"T={x}" for x in temps) + " |",
              "|---|" + "--:|" * len(temps)]
@@ -102,7 +102,7 @@ def _diversity(report: CompareReport) -> list[str]:
                     for m in report.models]
 
 
-def _samples(report: CompareReport) -> list[str]:
+def _samples(report: CompareResults) -> list[str]:
     t = report.table_temperature
     lines = ["", f"First sample at T = {t}:", ""]
     for m in report.models:
@@ -113,13 +113,13 @@ def _samples(report: CompareReport) -> list[str]:
     return lines
 
 
-def table(report: CompareReport) -> str:
+def table(report: CompareResults) -> str:
     """The summary table and the reference lines, ended by the one sentence about training budgets."""
     lines = [*_summary(report), *_references(report), "", budget_sentence(report.models, report.crossovers)]
     return "\n".join(lines) + "\n"
 
 
-def markdown(report: CompareReport) -> str:
+def markdown(report: CompareResults) -> str:
     """The summary table (one row per model, an error row per failed one), references, crossovers,
     distinct-2 by temperature, and one sample per model."""
     parts = [_summary(report), _references(report), _crossovers(report), _diversity(report), _samples(report)]

@@ -11,7 +11,7 @@ from ..data.corpora import Corpus
 from ..evaluation.metrics import TrainingIndex
 from ..generator import Generator
 from .memory import UNKNOWN
-from .report import ModelResult, TemperatureResult
+from .results import ModelResult, TemperatureResult
 from .reuse import fingerprint, recorded_bpc
 from .sweep import Length, sample_temperature
 

@@ -9,7 +9,7 @@ from typing import Any
 from .. import atomic
 from .curves import curve
 from .markdown import human
-from .report import CompareReport
+from .results import CompareResults
 
 REFERENCE_STYLE = {"color": "0.45", "linestyle": ":", "linewidth": 1}
 
@@ -31,7 +31,7 @@ def _save(fig: Any, path: Path) -> None:
     atomic.write_bytes(path, buffer.getvalue())
 
 
-def _references(ax: Any, report: CompareReport, horizontal: bool) -> None:
+def _references(ax: Any, report: CompareResults, horizontal: bool) -> None:
     for r in report.references:
         (ax.axhline if horizontal else ax.axvline)(r["bpc"], **REFERENCE_STYLE)
         if horizontal:
@@ -39,7 +39,7 @@ def _references(ax: Any, report: CompareReport, horizontal: bool) -> None:
                         color="0.35", ha="right", va="bottom")
 
 
-def plot_curves(report: CompareReport, path: Path) -> None:
+def plot_curves(report: CompareResults, path: Path) -> None:
     """Held-out bits per character against training seconds and characters seen (log x), with references."""
     fig, axes = _pyplot().subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for m in report.models:
@@ -62,7 +62,7 @@ def plot_curves(report: CompareReport, path: Path) -> None:
     _save(fig, path)
 
 
-def plot_bpc(report: CompareReport, path: Path) -> None:
+def plot_bpc(report: CompareResults, path: Path) -> None:
     fig, ax = _pyplot().subplots(figsize=(6.4, 1.0 + 0.45 * len(report.models)))
     bars = ax.barh([m.label for m in report.models], [m.bpc for m in report.models], color="tab:blue")
     ax.bar_label(bars, fmt="%.3f", padding=3)
@@ -77,7 +77,7 @@ def plot_bpc(report: CompareReport, path: Path) -> None:
     _save(fig, path)
 
 
-def plot_diversity(report: CompareReport, path: Path) -> None:
+def plot_diversity(report: CompareResults, path: Path) -> None:
     fig, ax = _pyplot().subplots(figsize=(6.4, 4.0))
     for m in report.models:
         ax.plot([r.temperature for r in m.temperatures], [r.distinct_2 for r in m.temperatures], marker="o",
@@ -91,7 +91,7 @@ def plot_diversity(report: CompareReport, path: Path) -> None:
     _save(fig, path)
 
 
-def plot_speed(report: CompareReport, path: Path) -> None:
+def plot_speed(report: CompareResults, path: Path) -> None:
     """Characters per second lead (tokens mix words with characters); tokens/s in the bar labels."""
     fig, ax = _pyplot().subplots(figsize=(6.4, 1.0 + 0.45 * len(report.models)))
     chars = [m.speed["chars_per_second"] or 0.0 for m in report.models]
@@ -111,7 +111,7 @@ def plot_speed(report: CompareReport, path: Path) -> None:
 PLOTS = {"curves": plot_curves, "bpc": plot_bpc, "diversity": plot_diversity, "speed": plot_speed}
 
 
-def plot(report: CompareReport, out: Path) -> dict[str, Path]:
+def plot(report: CompareResults, out: Path) -> dict[str, Path]:
     """Every plot as ``out/compare-NAME.png``; their paths by name (none when no model was measured)."""
     out.mkdir(parents=True, exist_ok=True)
     if not report.models:

@@ -1,137 +1,30 @@
-"""The report's dataclasses: what `compare` measured, serialisable to JSON and repeatable."""
+"""The report: a comparison's records with their Markdown and their files.
+
+It stands above the renderers, which read only the records (`results`), so the report
+can offer ``markdown()`` and ``save()`` without a circle of imports.
+"""
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .. import atomic
-
-#: The temperature the summary table reports diversity and novelty at (when it was run).
-TABLE_TEMPERATURE = 0.8
-#: Report keys whose values change from run to run (timings, memory, dates); the rest is repeatable.
-VOLATILE_KEYS = frozenset({"timing", "speed", "memory", "created", "elapsed_seconds"})
+from .markdown import markdown
+from .plots import plot
+from .results import CompareResults
 
 
-@dataclass
-class TemperatureResult:
-    """Samples at one temperature and what they measure."""
-
-    temperature: float
-    samples: list[dict[str, Any]]
-    distinct_1: float
-    distinct_2: float
-    distinct_3: float
-    self_bleu: float | None
-    repetition_rate: float
-    ngram_overlap: float | None
-    longest_copy: int
-    longest_copy_mean: float
-    markovify_reject_rate: float
-    nearest_similarity: float
-    timing: dict[str, float]
-
-
-@dataclass
-class ModelResult:
-    """Everything measured for one model.
-
-    ``bpc_source`` says where ``bpc`` comes from: ``"scored"`` now, or ``"recorded"`` in the
-    manifest for the same corpus checksum, split and toolkit version (then ``scored_tokens``
-    is None: training did not record it). ``fingerprint`` lets a later run reuse these
-    measurements (`reuse.previous_results`); ``reused_from`` names the report they came from.
-    """
-
-    label: str
-    source: str
-    plugin: str
-    distribution: str
-    plugin_version: str
-    info: dict[str, Any]
-    disk_bytes: int | None
-    training: dict[str, Any]
-    bpc: float
-    scored_chars: int
-    scored_tokens: int | None
-    unknown: list[str]
-    temperatures: list[TemperatureResult]
-    speed: dict[str, float | None]
-    memory: dict[str, int | None]
-    bpc_source: str = "scored"
-    fingerprint: str | None = None
-    reused_from: str | None = None
-
-    def at(self, temperature: float) -> TemperatureResult | None:
-        return next((r for r in self.temperatures if r.temperature == temperature), None)
-
-
-@dataclass
-class FailedModel:
-    """A model that failed during the run: its error row, so the others' work is still reported."""
-
-    label: str
-    source: str
-    error: str
-
-
-@dataclass
-class CompareReport:
-    """A comparison run: parameters, versions, one `ModelResult` per model, references and crossovers."""
-
-    parameters: dict[str, Any]
-    versions: dict[str, str]
-    models: list[ModelResult]
-    failed: list[FailedModel] = field(default_factory=list)
-    references: list[dict[str, Any]] = field(default_factory=list)
-    crossovers: list[dict[str, Any]] = field(default_factory=list)
-    created: str = ""
-    elapsed_seconds: float = 0.0
-    files: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def table_temperature(self) -> float:
-        temps = self.parameters["temperatures"]
-        return TABLE_TEMPERATURE if TABLE_TEMPERATURE in temps else temps[len(temps) // 2]
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("files")
-        return _finite(data)
+class CompareReport(CompareResults):
+    """What `compare` returns: the records, as Markdown, or saved as JSON, Markdown and plots."""
 
     def markdown(self) -> str:
-        from .markdown import markdown
-
         return markdown(self)
 
     def save(self, out: str | Path) -> dict[str, str]:
         """Write report.json, report.md and the PNG plots into ``out``; returns their paths."""
-        from .plots import plot
-
         out = Path(out)
         atomic.write_json(out / "report.json", self.to_json())
         atomic.write_text(out / "report.md", self.markdown())
         self.files = {"json": str(out / "report.json"), "markdown": str(out / "report.md"),
                       **{name: str(path) for name, path in plot(self, out).items()}}
         return self.files
-
-
-def stable(data: Any) -> Any:
-    """A report's JSON without the `VOLATILE_KEYS`: equal for two runs with the same seed."""
-    if isinstance(data, dict):
-        return {k: stable(v) for k, v in data.items() if k not in VOLATILE_KEYS}
-    if isinstance(data, list):
-        return [stable(v) for v in data]
-    return data
-
-
-def _finite(data: Any) -> Any:
-    """JSON has no NaN or infinity: write them as null."""
-    if isinstance(data, dict):
-        return {k: _finite(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [_finite(v) for v in data]
-    if isinstance(data, float) and not math.isfinite(data):
-        return None
-    return data

@@ -16,7 +16,7 @@ from .. import __version__
 from ..api import corpus_key
 from ..data.corpora import Corpus
 from ..generator import MANIFEST
-from .report import ModelResult, TemperatureResult
+from .results import ModelResult, TemperatureResult
 
 
 def split_of(corpus: Corpus) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from .curves import crossovers
 from .measure import evaluate
 from .memory import METHOD as MEMORY_METHOD
 from .memory import memory_probe
-from .report import CompareReport, FailedModel, ModelResult
+from .report import CompareReport
+from .results import FailedModel, ModelResult
 from .reuse import previous_results
 from .sources import check_source
 from .sweep import NGRAM

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..evaluation.metrics import TrainingIndex, distinct_n, repetition_rate, self_bleu
 from ..generator import Generator
-from .report import TemperatureResult
+from .results import TemperatureResult
 
 #: Word n-gram size for overlap with training and for the repetition rate.
 NGRAM = 4
