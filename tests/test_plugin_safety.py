@@ -174,7 +174,7 @@ class AdvanceFails(BigramGenerator):
 
 @pytest.mark.parametrize("method", ["encode", "decode", "begin", "advance"])
 def test_plugin_fault_names_the_method_the_core_called(bigram_model, method):
-    from toolkit.errors import plugin_fault
+    from toolkit.registry import plugin_fault
 
     broken = {"encode": EncodeFails, "decode": DecodeFails, "begin": BeginFails, "advance": AdvanceFails}[method]
     model = broken(bigram_model.tokenizer, bigram_model.log_probs, bigram_model.smoothing)
@@ -185,7 +185,7 @@ def test_plugin_fault_names_the_method_the_core_called(bigram_model, method):
 
 
 def test_a_core_bug_is_not_blamed_on_a_plugin():
-    from toolkit.errors import plugin_fault
+    from toolkit.registry import plugin_fault
 
     with pytest.raises(ZeroDivisionError) as err:
         toolkit.Score(nats=1.0, chars=0, tokens=0).bpc  # noqa: B018 (the property raises)

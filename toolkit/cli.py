@@ -421,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _one_line(exc: Exception, command: str) -> str | None:
     """The error line for a user's mistake, a plugin's bug or a missing extra; None for a bug of the core."""
-    from .errors import TextgenError, plugin_fault
+    from .errors import TextgenError
+    from .registry import plugin_fault
 
     if isinstance(exc, TextgenError):
         return str(exc)

@@ -8,6 +8,9 @@ reported with its name, distribution and error, and never breaks the others.
 Two distributions may claim one name. That is never resolved silently: both are listed,
 each marked, and using the name needs the distribution to be chosen, by the model's
 manifest or as ``NAME@DISTRIBUTION``; otherwise the error names both.
+
+An exception that escapes a plugin's own method is the plugin's bug: `plugin_fault` names
+the plugin, its distribution and the method, for the CLI's one-line error.
 """
 
 from __future__ import annotations
@@ -157,3 +160,36 @@ def plugin_version(name: str, cls: type | None = None) -> tuple[str, str]:
     found = claims().get(name, [])
     mine = [p for p in found if cls is not None and p._class is cls] or (found if len(found) == 1 else [])
     return (mine[0].distribution, mine[0].version) if mine else ("unregistered", "unknown")
+
+
+#: The methods of a plugin the core calls; an exception escaping one of them is the plugin's bug.
+PLUGIN_METHODS = frozenset({
+    "encode", "decode", "begin", "advance", "begin_rows", "nats", "unknowns", "unknown_nats", "logits_processors",
+    "stopping_criteria", "info", "save_files", "load_files", "train", "from_pretrained", "recognizes",
+})
+
+
+def plugin_fault(exc: BaseException) -> str | None:
+    """One line naming the plugin and method an unexpected exception escaped from, if it did.
+
+    Walks the traceback for the outermost frame of a plugin's own method (one the core
+    called, defined outside ``toolkit``), so a plugin's ``IndexError`` reads as the
+    plugin's bug instead of a traceback through the core. None when no plugin is involved.
+    """
+    from .generator import Generator
+
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        owner = frame.f_locals.get("self", frame.f_locals.get("cls"))
+        module = frame.f_globals.get("__name__", "")
+        kind = owner if isinstance(owner, type) else type(owner)
+        if (frame.f_code.co_name in PLUGIN_METHODS and issubclass(kind, Generator)
+                and module.split(".")[0] != "toolkit"):
+            distribution, version = plugin_version(kind.name, kind)
+            where = f"{distribution} {version}" if distribution != "unregistered" else kind.__module__
+            return (f"plugin {kind.name!r} ({where}) failed in its {frame.f_code.co_name} method: "
+                    f"{type(exc).__name__}: {exc} (a bug in the plugin; `textgen --debug ...` or TEXTGEN_DEBUG=1 "
+                    "shows the traceback)")
+        tb = tb.tb_next
+    return None
