@@ -10,67 +10,28 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from .decoding import IncrementalDecoder, Mark
+from .rows import Row
 from .stopping import Criterion, SegmentFilter, Verdict
 
 if TYPE_CHECKING:
-    from ..generator import Generator
     from .sampling import Sampler, Scores
 
 
-class RowMark(NamedTuple):
-    """Where a row was: its history length, and its decoder's mark when text is watched."""
+class Stepper(Protocol):
+    """What the loop drives: the stepping methods of `toolkit.Generator`, named here because the
+    interface builds on this engine, not the engine on the interface."""
 
-    tokens: int
-    text: Mark | None
+    def begin(self, prompt: list[int], n: int) -> tuple[Any, Scores]: ...
 
+    def begin_rows(self, histories: list[list[int]]) -> tuple[Any, Scores]: ...
 
-class Row:
-    """One sample of a batch: its history (prompt, then generated tokens), text and progress."""
+    def advance(self, state: Any, tokens: np.ndarray) -> tuple[Any, Scores]: ...
 
-    def __init__(self, index: int, prompt: list[int], decoder: Any | None, streaming: bool) -> None:
-        self.index = index
-        self.history = list(prompt)  # grows in place: the processors and the model read it
-        self.start = len(prompt)
-        self.steps = 0
-        self.done = False
-        self.final = False  # done, and its text flushed: streaming may show all of it
-        self.cut: int | None = None
-        self.decoder: IncrementalDecoder | None = None
-        if decoder is not None:
-            self.decoder = IncrementalDecoder(decoder, self.history, self.start, keep=0)
-        self.pending = "" if streaming else None  # committed text not yet shown
-        self.shown = 0
-
-    @property
-    def length(self) -> int:
-        return self.decoder.length if self.decoder else 0
-
-    @property
-    def tokens(self) -> list[int]:
-        return self.history[self.start :]
-
-    def mark(self) -> RowMark:
-        return RowMark(len(self.history), self.decoder.mark() if self.decoder else None)
-
-    def mark_start(self) -> RowMark:
-        """The mark from before the token just appended (whose text is not decoded yet)."""
-        return RowMark(len(self.history) - 1, self.decoder.mark() if self.decoder else None)
-
-    def rewind(self, mark: RowMark) -> None:
-        del self.history[mark.tokens :]
-        if self.decoder and mark.text:
-            self.decoder.rewind(mark.text)
-            if self.pending is not None:
-                self.pending = self.pending[: max(0, mark.text.length - self.shown)]
-
-    def text(self) -> str:
-        text = self.decoder.text() if self.decoder else ""
-        return text if self.cut is None else text[: self.cut]
+    def decode(self, ids: Sequence[int]) -> str: ...
 
 
 @dataclass
@@ -84,7 +45,7 @@ class Outcome:
 class Run:
     """One batched generation. Iterating yields, after each step, the text each row may show now."""
 
-    def __init__(self, gen: Generator, prompt: list[int], n: int, sampler: Sampler,
+    def __init__(self, gen: Stepper, prompt: list[int], n: int, sampler: Sampler,
                  criteria: Sequence[Criterion], streaming: bool) -> None:
         self.gen, self.sampler, self.criteria, self.streaming = gen, sampler, list(criteria), streaming
         self.text_criteria = [c for c in self.criteria if c.needs_text]

@@ -23,7 +23,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from .run import Row
+    from .rows import Row
 
 
 class Verdict(Enum):
