@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from results_md import median_seconds, record
+from provenance import figures, median_seconds, record
 
 import toolkit
 from toolkit.data.corpora import Corpus, load_corpus
@@ -238,7 +238,7 @@ def main() -> int:
     for name, met in targets:
         print(f"target {'met' if met else 'MISSED'}: {name}")
     if args.record:
-        record("Generation engine (bench/generation.py)" + (" --quick" if args.quick else ""), rows, targets)
+        record("Generation engine (bench/generation.py)" + (" --quick" if args.quick else ""), figures(rows, targets))
     return 0
 
 

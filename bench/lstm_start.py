@@ -25,7 +25,7 @@ import json
 import math
 import warnings
 
-from results_md import record
+from provenance import figures, record
 
 import toolkit
 from toolkit.data.corpora import load_corpus
@@ -68,9 +68,9 @@ def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> No
     if args.record:
         rows = [(f"{arm}: {key}", f"{value:.4f}" if isinstance(value, float) else str(value))
                 for arm, r in results.items() for key, value in r.items()]
-        record(f"LSTM start state (issue 18){' --quick' if args.quick else ''}", rows, targets,
-               f"{args.seconds:g} s for the start figures, {args.long_seconds:g} s for the held-out loss; "
-               f"start_resets=0 is the training of before, run side by side.")
+        record(f"LSTM start state (issue 18){' --quick' if args.quick else ''}",
+               figures(rows, targets, f"{args.seconds:g} s for the start figures, {args.long_seconds:g} s for the "
+                       "held-out loss; start_resets=0 is the training of before, run side by side."))
 
 
 def main() -> int:

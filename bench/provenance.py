@@ -1,7 +1,9 @@
-"""Where, how and on what a benchmark ran, for its results file and its ``bench/RESULTS.md`` section.
+"""Where, how and on what a benchmark ran, and its section of ``bench/RESULTS.md``.
 
 Every figure must carry the date (UTC), the machine (CPU model, core count), the load
 average at the start and the exact command line; on a busy machine they are meaningless.
+Every bench script that takes ``--record`` appends through `record`, so each section
+carries the same provenance, its figures and each target marked met or missed.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ import hashlib
 import os
 import platform
 import shlex
+import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from toolkit.data.corpora import Corpus, load_corpus
 
@@ -43,20 +48,38 @@ def cpu_model() -> str:
 
 
 def provenance() -> dict[str, str]:
-    """Date, machine, load average and command of this run."""
+    """Date, machine, load average and command of this run; take it at the start, before the load is ours."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{cpu_model()}, {os.cpu_count()} cores", "load_average": load,
             "command": shlex.join(["python", *sys.argv])}
 
 
-def record(title: str, body: list[str], run: dict[str, str]) -> None:
-    """Append a section to bench/RESULTS.md: the provenance, then ``body`` (Markdown lines)."""
+def target(name: str, met: bool) -> str:
+    return f"- target {'met' if met else 'MISSED'}: {name}"
+
+
+def figures(rows: Sequence[tuple[str, str]], targets: Sequence[tuple[str, bool]], notes: str = "") -> list[str]:
+    """A section's body as a table of (figure, value) rows, then each (target, met), then ``notes``."""
+    lines = ["| figure | value |", "| --- | --: |", *(f"| {name} | {value} |" for name, value in rows), ""]
+    lines += [target(name, met) for name, met in targets]
+    return [*lines, "", notes] if notes else lines
+
+
+def record(title: str, body: list[str], run: dict[str, str] | None = None) -> None:
+    """Append a section to bench/RESULTS.md: the provenance (``run``, else now), then ``body`` (Markdown lines)."""
+    run = run or provenance()
     lines = [f"\n## {title}\n", f"- date: {run['date']}", f"- machine: {run['machine']}",
              f"- load average at the start: {run['load_average']}", f"- command: `{run['command']}`", "", *body]
     with RESULTS.open("a", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 
 
-def target(name: str, met: bool) -> str:
-    return f"- target {'met' if met else 'MISSED'}: {name}"
+def median_seconds(fn: Callable[[], Any], runs: int) -> float:
+    """Median wall time of ``runs`` calls of ``fn``: one slow run on a shared VM does not move it."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)

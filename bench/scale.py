@@ -34,7 +34,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from results_md import record
+from provenance import figures, record
 
 SIZES_MB = (1, 10, 30, 100)
 QUICK_MB = (0.2, 0.5)
@@ -195,9 +195,9 @@ def main() -> None:
         make_corpus(path, max(sizes))
     results, markovify_stopped = run_sizes(path, sizes, args)
     if args.record:
-        record("Chains at scale (`bench/scale.py`)" + (" --quick" if args.quick else ""), table(results),
-               scale_targets(results, sizes), notes=f"markovify stopped: {markovify_stopped}" if markovify_stopped
-               else "")
+        record("Chains at scale (`bench/scale.py`)" + (" --quick" if args.quick else ""),
+               figures(table(results), scale_targets(results, sizes),
+                       f"markovify stopped: {markovify_stopped}" if markovify_stopped else ""))
 
 
 Results = dict[float, dict[str, dict[str, Any]]]

@@ -26,7 +26,7 @@ import tempfile
 from itertools import islice
 from pathlib import Path
 
-from results_md import median_seconds, record
+from provenance import figures, median_seconds, record
 
 #: Cold-start targets in seconds (issue 11), and the older ones of `--help` and `plugins`.
 TARGETS = {"markov char": 0.4, "gpt2 baby": 1.6, "lstm": 1.5, "textgen --help": 0.5, "textgen plugins": 0.5}
@@ -144,8 +144,9 @@ def main() -> None:
     for name, value in rows[-5:]:
         print(f"{name:<46} {value}")
     if args.record:
-        record("Start-up (`bench/startup.py`)" + (" --quick" if args.quick else ""), rows, targets,
-               notes="quick run: a 100k-character corpus, not the target setting" if args.quick else "")
+        record("Start-up (`bench/startup.py`)" + (" --quick" if args.quick else ""),
+               figures(rows, targets, "quick run: a 100k-character corpus, not the target setting" if args.quick
+                       else ""))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import warnings
 from functools import cache
 from typing import Any
 
-from results_md import record
+from provenance import figures, record
 
 import toolkit
 from toolkit.data.corpora import Corpus, load_corpus
@@ -116,8 +116,9 @@ def report(rows: dict[str, dict[str, Any]], titles: dict[str, Any], corpus: Corp
     if args.json:
         print(json.dumps({"rows": rows, "titles": titles}, indent=2))
     if args.record:
-        record(f"Word level on Sherlock Holmes (issue 12){' --quick' if args.quick else ''}", lines, targets,
-               f"{args.seconds:g} s of CPU training per neural model; sizes from the sizing rule.")
+        record(f"Word level on Sherlock Holmes (issue 12){' --quick' if args.quick else ''}",
+               figures(lines, targets,
+                       f"{args.seconds:g} s of CPU training per neural model; sizes from the sizing rule."))
 
 
 def main() -> int:
