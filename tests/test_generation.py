@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
+from toys import Toy
 
-from toolkit import Generator
 from toolkit.cli import main
 from toolkit.generation.decoding import IncrementalDecoder
 from toolkit.generation.processors import SuppressTokens
@@ -15,7 +14,7 @@ from toolkit.generation.sampling import SamplingOptions
 from toolkit.generation.stopping import Criterion, Verdict
 
 
-class Uniform(Generator):
+class Uniform(Toy):
     """Uniform over a small alphabet; counts the characters it decodes, to show the work is linear."""
 
     name = "uniform-test"
@@ -25,29 +24,9 @@ class Uniform(Generator):
         super().__init__()
         self.decoded_chars = 0
 
-    @classmethod
-    def train(cls, corpus, options, *, seed, out=None):
-        return cls()
-
-    def save_files(self, folder):
-        return {}
-
-    @classmethod
-    def load_files(cls, folder, manifest, *, device="auto"):
-        return cls()
-
-    def encode(self, text):
-        return [self.VOCAB.index(c) for c in text]
-
     def decode(self, ids):
         self.decoded_chars += len(ids)
-        return "".join(self.VOCAB[i] for i in ids)
-
-    def begin(self, prompt, n):
-        return None, np.zeros((n, len(self.VOCAB)))
-
-    def advance(self, state, tokens):
-        return None, np.zeros((len(tokens), len(self.VOCAB)))
+        return super().decode(ids)
 
 
 class NoD(Uniform):

@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pytest
 from textgen_bigram import BigramGenerator, BigramOptions
+from toys import Toy
 
 import toolkit
 from toolkit import Generator
@@ -21,7 +22,7 @@ from toolkit.generation.stopping import SegmentFilter
 from toolkit.generator import MANIFEST, UnknownTokensWarning
 
 
-class Sentences(Generator):
+class Sentences(Toy):
     """Sentences over "a", "b", ending in "."; a sentence holding "b" is refused."""
 
     name = "sentences-test"
@@ -35,31 +36,11 @@ class Sentences(Generator):
     def stopping_criteria(self):
         return [SegmentFilter(frozenset({2}), self.reject_segment, self.max_segment_tries)]
 
-    @classmethod
-    def train(cls, corpus, options, *, seed, out=None):
-        return cls()
-
-    def save_files(self, folder):
-        return {}
-
-    @classmethod
-    def load_files(cls, folder, manifest, *, device="auto"):
-        return cls()
-
-    def encode(self, text):
-        return [self.VOCAB.index(c) for c in text]
-
-    def decode(self, ids):
-        return "".join(self.VOCAB[i] for i in ids)
-
-    def begin(self, prompt, n):
-        return None, self.PROBS.repeat(n, axis=0)
-
-    def advance(self, state, tokens):
-        return None, self.PROBS.repeat(len(tokens), axis=0)
+    def logits(self, n):
+        return self.PROBS.repeat(n, axis=0)
 
     def begin_rows(self, histories):
-        return None, self.PROBS.repeat(len(histories), axis=0)
+        return None, self.logits(len(histories))
 
     def reject_segment(self, tokens):
         return 1 in tokens
