@@ -6,6 +6,3 @@ hold the logic the script draws, so it can be tested without a browser:
 `workers` (threads streaming into the script loop), `lens` (what each sampling
 option does to the next-token distribution) and `views` (text with copied spans marked).
 """
-
-#: Environment variable naming the folder searched for model directories.
-MODELS_ENV = "TEXTGEN_DASHBOARD_MODELS"

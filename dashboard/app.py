@@ -27,7 +27,6 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import MODELS_ENV
 from dashboard.columns import ColumnResult, generate
 from dashboard.forms import RunOptions, option_inputs
 from dashboard.lens import SWEEP, next_token_table
@@ -35,6 +34,7 @@ from dashboard.models import find_models, load_model, quick_train, source_corpus
 from dashboard.views import passage_html, sample_html
 from dashboard.workers import DONE, Phase, run_concurrently
 from toolkit import registry
+from toolkit.dashboard import MODELS_ENV
 from toolkit.data.corpora import NAMED
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import SamplingOptions

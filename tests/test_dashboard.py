@@ -21,11 +21,11 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
 import toolkit
-from dashboard import MODELS_ENV
 from dashboard.lens import next_token_table, stages
 from dashboard.models import find_models
 from dashboard.views import marked, sample_html
 from dashboard.workers import DONE, Phase, run_concurrently
+from toolkit.dashboard import MODELS_ENV
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import SamplingOptions
 

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from .errors import TextgenError
 
+#: Environment variable naming the folder searched for model directories (the launcher sets it, the app reads it).
+MODELS_ENV = "TEXTGEN_DASHBOARD_MODELS"
+
 
 def command(port: int, address: str = "localhost") -> list[str]:
     """The ``streamlit run`` command line: headless, no usage statistics."""
@@ -33,8 +36,6 @@ def command(port: int, address: str = "localhost") -> list[str]:
 def main(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
-    from dashboard import MODELS_ENV  # the package's __init__ is light: no Streamlit import
-
     env = dict(os.environ)
     if args.models is not None:
         if not args.models.is_dir():
