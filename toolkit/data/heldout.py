@@ -17,10 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from ..generator import Generator
+from typing import Any, Protocol
 
 #: Windows in a slice (fewer when the text is short: each holds at least ``MIN_PIECE`` characters).
 PIECES = 16
@@ -36,6 +33,19 @@ class TextCoder(Protocol):
     def encode(self, text: str) -> list[int]: ...
 
     def unknown_nats(self, text: str) -> float: ...
+
+
+class Scored(Protocol):
+    """What a slice reads of a `toolkit.Score`."""
+
+    nats: float
+    chars: int
+
+
+class Scorer(Protocol):
+    """What a slice needs of a model that trains in one go: `Generator.score` (the data names no model class)."""
+
+    def score(self, text: str) -> Scored: ...
 
 
 def spans(length: int, chars: int | None) -> list[tuple[int, int]]:
@@ -93,7 +103,7 @@ def _how(pieces: list[str], length: int) -> str:
     return HOW.format(pieces=len(pieces), length=len(pieces[0]))
 
 
-def slice_bpc(model: Generator, text: str, chars: int | None) -> tuple[float, dict[str, Any]]:
+def slice_bpc(model: Scorer, text: str, chars: int | None) -> tuple[float, dict[str, Any]]:
     """``val_bpc_estimate`` of a model that trains in one go (a chain): `score` summed over the windows."""
     pieces = [text[a:b] for a, b in spans(len(text), chars)]
     scores = [model.score(p) for p in pieces]
