@@ -75,7 +75,8 @@ def followers(model: MarkovGenerator, prompt: str) -> set[str]:
 
 def test_chain_is_markovifys_and_loads_in_markovify(words: MarkovGenerator, sherlock: Corpus,
                                                     tmp_path: Path) -> None:
-    reference = markovify.Text(sherlock.train, state_size=2)
+    assert words.options.well_formed is False  # Sherlock's dialogue: the filter would drop over a fifth
+    reference = markovify.Text(sherlock.train, state_size=2, well_formed=False)
     assert words.info()["states"] == len(reference.chain.model)
     assert words.info()["transitions"] == sum(len(f) for f in reference.chain.model.values())
     saved = tmp_path / "m.json"
@@ -95,7 +96,7 @@ def test_backoff_never_fails(words: MarkovGenerator, sherlock: Corpus) -> None:
     assert any(issubclass(w.category, UnknownTokensWarning) for w in caught)
     assert unknown_last == words.generate("", max_tokens=15, temperature=0), "an unseen state restarts a sentence"
     # (BEGIN, "Holmes") is rare, so "the Holmes" backs off to the followers of "Holmes" anywhere
-    after_holmes = {b for s in markovify.Text(sherlock.train).parsed_sentences
+    after_holmes = {b for s in markovify.Text(sherlock.train, well_formed=False).parsed_sentences
                     for a, b in zip(s, [*s[1:], markovify.chain.END], strict=True) if a == "Holmes"}
     assert followers(words, "qqzx Holmes") == after_holmes
     long_prompt = " ".join(sherlock.val.split()[:5000])
@@ -139,7 +140,7 @@ def test_novelty_filter_redraws_copied_sentences() -> None:
 
 
 def test_novelty_agrees_with_markovify(words: MarkovGenerator, sherlock: Corpus) -> None:
-    reference = markovify.Text(sherlock.train, state_size=2)
+    reference = markovify.Text(sherlock.train, state_size=2, well_formed=False)
     tokens = words.complete("", max_tokens=3000, seed=2).tokens[0]
     sentences = [s for s in finished_sentences(tokens) if s]
     ours = [words.copies_training(s) for s in sentences]
@@ -201,8 +202,8 @@ def test_options_are_checked() -> None:
     with pytest.raises(ValueError, match="novelty"):
         toolkit.train("markov", Corpus("t", "A b. C d.\n" * 5), level="char", novelty=True)
     with pytest.raises(ValueError, match="well_formed"):
-        toolkit.train("markov", Corpus("t", '"All quoted." "Also quoted."\n' * 5))
-    assert toolkit.train("markov", Corpus("t", '"All quoted." "Also quoted."\n' * 5), well_formed=False).info()
+        toolkit.train("markov", Corpus("t", '"All quoted." "Also quoted."\n' * 5), well_formed=True)
+    assert toolkit.train("markov", Corpus("t", '"All quoted." "Also quoted."\n' * 5)).info()  # the rule: filter off
 
 
 # -- files: the array format, markovify export and import, old directories --------------------
@@ -328,9 +329,25 @@ def test_one_item_per_line_corpus_gets_newline_mode(titles: Path) -> None:
     assert report["kept"] >= 0.95 * report["split"], report["summary"]
     assert "\n" in model.generate("", max_tokens=80, seed=1)[0], "one item per line comes back out"
     with pytest.warns(UserWarning, match="dropped .*more than a fifth"):
-        forced = toolkit.train("markov", titles, level="word", sentences="text")
+        forced = toolkit.train("markov", titles, level="word", sentences="text", well_formed=True)
     assert forced.training["sentences"]["why"] == "set with -o sentences"
     assert forced.training["val_bpc"] > model.training["val_bpc"]
+
+
+def test_text_mode_turns_the_input_filter_off_when_it_would_drop_over_a_fifth() -> None:
+    """markovify refuses every sentence with a quote: in a dialogue-heavy text that is most of them."""
+    said = "".join(f'"I see {i} ships," said he. "They sail at dawn." She looked at the sea.\n' for i in range(200))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing dropped, so nothing to warn about
+        auto = toolkit.train("markov", Corpus("dialogue", said), level="word")
+    report = auto.training["sentences"]
+    assert report["mode"] == "text" and report["dropped"] == 0 and "would drop 67%" in report["why"]
+    assert auto.options.well_formed is False
+    with pytest.warns(UserWarning, match="more than a fifth"):
+        kept_on = toolkit.train("markov", Corpus("dialogue", said), level="word", well_formed=True)
+    assert kept_on.training["sentences"]["dropped"] * 3 >= 2 * kept_on.training["sentences"]["split"]
+    plain = "".join(f"The ship {i} sails at dawn. She looked at the sea.\n" for i in range(200))
+    assert toolkit.train("markov", Corpus("plain", plain), level="word").options.well_formed is True
 
 
 def test_prose_gets_text_mode(sherlock: Corpus) -> None:

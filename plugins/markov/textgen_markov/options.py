@@ -8,7 +8,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from toolkit.options import Options
 
-from .sentences import choose_mode
+from .sentences import choose_mode, filter_drops
 
 #: Default state size per level. 6 characters gave the lowest held-out bits per
 #: character on Tiny Shakespeare (bench/markov.py, bench/RESULTS.md).
@@ -27,7 +27,8 @@ class MarkovOptions(Options):
                             "auto: newline for one short item per line, else text (see the plugin's README).")
     well_formed: bool | None = Field(
         None, description="Word level: skip training sentences with quotes or brackets (markovify's input filter); "
-                          "default: on for sentences=text, off for newline (one item per line keeps its brackets).")
+                          "default: on for sentences=text unless it would drop more than a fifth of the sentences "
+                          "(half of a novel with dialogue), off for newline (one item per line keeps its brackets).")
     novelty: bool = Field(
         False, description="Word level: redraw sentences that copy the training text (markovify's output test).")
     max_overlap_ratio: float = Field(
@@ -60,6 +61,11 @@ class MarkovOptions(Options):
             update["sentences"], why = choose_mode(text)
         if self.well_formed is None:
             update["well_formed"] = update.get("sentences", self.sentences) == "text"
+            dropped, seen = filter_drops(text) if update["well_formed"] else (0, 0)
+            if dropped * 5 > seen:
+                update["well_formed"] = False
+                why += (f"; markovify's input filter would drop {dropped / seen:.0%} of the sentences, so it is off"
+                        " (-o well_formed=true turns it on)")
         return self.model_copy(update=update), why
 
     @property
