@@ -4,13 +4,13 @@ bugs, out-of-range options and seeds (issue 15, sections 2 and 3)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fixture_plugins import FIXTURES, on_path, run_textgen
 from textgen_bigram import BigramGenerator
 
 import toolkit
@@ -21,17 +21,14 @@ from toolkit.errors import ModelDirError, PluginError
 from toolkit.generator import MANIFEST, MANIFEST_VERSION
 from toolkit.options import MAX_SEED, OptionError, check_seed
 
-IMPOSTOR = Path(__file__).resolve().parent / "fixtures" / "impostor_plugins"
-TEXTGEN = Path(sys.executable).with_name("textgen")
+IMPOSTOR = FIXTURES / "impostor_plugins"
 TINY_TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 20
 CORPUS = Corpus("tiny", TINY_TEXT)
 
 
 def textgen(*args: str, impostor: bool = True, **env: str) -> subprocess.CompletedProcess:
     """The installed ``textgen``, with the impostor fixture distribution on the path unless told not to."""
-    path = os.pathsep.join(p for p in [str(IMPOSTOR) if impostor else "", os.environ.get("PYTHONPATH", "")] if p)
-    return subprocess.run([str(TEXTGEN), *args], capture_output=True, text=True, timeout=120, check=False,
-                          env={**os.environ, "PYTHONPATH": path, **env})
+    return run_textgen(*args, folder=IMPOSTOR if impostor else None, **env)
 
 
 def one_error_line(out: subprocess.CompletedProcess) -> str:
@@ -44,13 +41,7 @@ def one_error_line(out: subprocess.CompletedProcess) -> str:
 
 @pytest.fixture()
 def with_impostor(monkeypatch):
-    monkeypatch.syspath_prepend(str(IMPOSTOR))
-    monkeypatch.delenv("TEXTGEN_PLUGINS", raising=False)
-    registry._claims.cache_clear()
-    yield
-    registry._claims.cache_clear()
-    for module in [m for m in sys.modules if m.startswith("textgen_impostor_fixture")]:
-        del sys.modules[module]
+    yield from on_path(monkeypatch, IMPOSTOR, "textgen_impostor_fixture")
 
 
 @pytest.fixture()

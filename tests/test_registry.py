@@ -4,40 +4,30 @@ and listing plugins stays fast (no torch)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from fixture_plugins import FIXTURES, TEXTGEN, on_path, run_textgen
 
 import toolkit
 from toolkit import registry
 from toolkit.errors import ModelDirError, PluginError
 
-BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken_plugins"
-TEXTGEN = Path(sys.executable).with_name("textgen")
+BROKEN = FIXTURES / "broken_plugins"
 FIXTURE_PLUGINS = {"broken-fixture", "half-fixture", "notagen-fixture"}
 
 
 def textgen(*args: str, **env: str) -> subprocess.CompletedProcess:
     """Run the installed ``textgen`` command with the broken fixture distribution on the path."""
-    path = os.pathsep.join(p for p in [str(BROKEN), os.environ.get("PYTHONPATH", "")] if p)
-    return subprocess.run([str(TEXTGEN), *args], capture_output=True, text=True, timeout=120, check=False,
-                          env={**os.environ, "PYTHONPATH": path, **env})
+    return run_textgen(*args, folder=BROKEN, **env)
 
 
 @pytest.fixture()
 def with_broken(monkeypatch):
     """The fixture distribution on sys.path for this process, with the registry cache cleared around it."""
-    monkeypatch.syspath_prepend(str(BROKEN))
-    monkeypatch.delenv("TEXTGEN_PLUGINS", raising=False)
-    registry._claims.cache_clear()
-    yield
-    registry._claims.cache_clear()
-    for module in [m for m in sys.modules if m.startswith("textgen_broken_fixture")]:
-        del sys.modules[module]
+    yield from on_path(monkeypatch, BROKEN, "textgen_broken_fixture")
 
 
 def test_plugins_json_reports_good_and_broken_plugins():
