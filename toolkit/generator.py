@@ -10,6 +10,8 @@ the state, so each new token costs O(1)). The core implements, once for all of t
 * `Generator.stream`: text pieces as they are produced, the same text `generate` returns;
 * `Generator.score`: bits per character of a text, the measure that compares
   character, word and BPE models fairly;
+* `Generator.surprisal`: the same code length character by character, where each model is
+  surprised (`score` adds up and `surprisal` spreads the same `Charges`, so they agree);
 * `Generator.save` / `toolkit.load`: an atomic model directory with a manifest.
 """
 
@@ -95,6 +97,86 @@ class Score:
         return {**asdict(self), "bpc": self.bpc, "nats_per_char": self.nats_per_char}
 
 
+@dataclass
+class Charges:
+    """A text's code length piece by piece: ``nats[i]`` is paid for the characters ``starts[i]:ends[i]``.
+
+    A piece is a model token (its negative log-probability), an unknown piece's spelling,
+    or anything else a model charges (a Markov word chain's whitespace runs). `score` adds
+    the pieces up and `surprisal` spreads each over its characters, so the two cannot
+    disagree. ``tokens`` is how many model tokens were scored.
+    """
+
+    nats: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    tokens: int = 0
+
+    @classmethod
+    def tiling(cls, nats: np.ndarray, ends: np.ndarray) -> Charges:
+        """One piece per token, each from the previous token's end to its own (the first from 0)."""
+        ends = np.maximum.accumulate(np.asarray(ends, dtype=np.int64)) if len(ends) else np.zeros(0, np.int64)
+        return cls(np.asarray(nats, dtype=np.float64), np.r_[0, ends[:-1]].astype(np.int64), ends, len(ends))
+
+    @classmethod
+    def spans(cls, spans: Sequence[tuple[int, int, float]]) -> Charges:
+        """Pieces given as ``(start, end, nats)``, such as a tokenizer's unknown spellings."""
+        table = np.array(spans, dtype=np.float64).reshape(-1, 3)
+        return cls(table[:, 2], table[:, 0].astype(np.int64), table[:, 1].astype(np.int64))
+
+    def join(self, other: Charges) -> Charges:
+        return Charges(np.concatenate([self.nats, other.nats]), np.concatenate([self.starts, other.starts]),
+                       np.concatenate([self.ends, other.ends]), self.tokens + other.tokens)
+
+    @property
+    def total(self) -> float:
+        return math.fsum(self.nats.tolist())
+
+    def bits(self, length: int) -> np.ndarray:
+        """Bits on each of ``length`` characters: a piece's bits spread evenly over its characters.
+
+        An empty piece (a sentence end between two words) is paid by the character before
+        it, or by the first character at the very start.
+        """
+        starts = np.clip(self.starts, 0, length)
+        ends = np.clip(self.ends, starts, length)
+        empty = ends == starts
+        starts = np.where(empty, np.maximum(starts - 1, 0), starts)
+        ends = np.where(empty, starts + 1, ends)
+        widths = ends - starts
+        first = np.cumsum(widths) - widths  # where each piece's characters begin in the flat index
+        index = np.repeat(starts - first, widths) + np.arange(int(widths.sum()))
+        weights = np.repeat(self.nats / np.maximum(widths, 1), widths)
+        return np.bincount(index, weights=weights, minlength=length)[:length] / math.log(2)
+
+
+@dataclass
+class Surprisal:
+    """Bits for each character of ``text`` under a model: where it is surprised.
+
+    ``bits`` sums to ``score.nats / ln 2`` (float rounding apart). A word or BPE token's
+    bits are spread evenly over its characters; a sentence end's over the character
+    before it; an unknown piece is charged its spelling, as `Generator.score` charges it.
+    """
+
+    text: str
+    bits: list[float]
+    score: Score
+
+    @property
+    def total_bits(self) -> float:
+        return math.fsum(self.bits)
+
+    @property
+    def bpc(self) -> float:
+        """The model's bits per character on the text: exactly ``score.bpc``."""
+        return self.score.bpc
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "bits": self.bits, "total_bits": self.total_bits, "bpc": self.bpc,
+                "score": self.score.to_json()}
+
+
 class Generator(ABC):
     """What every plugin implements. Subclass it and register it under ``textgen.generators``."""
 
@@ -174,20 +256,41 @@ class Generator(ABC):
         """Extra code length (nats) for spelling out ``text``'s unknown pieces when scoring."""
         return 0.0
 
-    def nats(self, text: str) -> tuple[float, int]:
-        """Negative log-likelihood of ``text`` in nats, and its token count.
+    def token_nats(self, ids: list[int]) -> np.ndarray:
+        """Negative log-probability (nats) of each token of ``ids``, from an empty prompt on.
 
-        This default steps through the text one token at a time. Plugins override it
-        with something faster (a whole-sequence forward pass, a sliding window).
+        This default steps through the tokens one at a time. Plugins override it with
+        something faster (a whole-sequence forward pass, a sliding window).
         """
-        ids = self.encode(text)
         state, scores = self.begin([], 1)
-        total = 0.0
+        out = np.empty(len(ids))
         for i, token in enumerate(ids):
-            total -= _log_prob(scores, token, self.name)
+            out[i] = -_log_prob(scores, token, self.name)
             if i + 1 < len(ids):
                 state, scores = self.advance(state, np.array([token]))
-        return total + self.unknown_nats(text), len(ids)
+        return out
+
+    def token_ends(self, text: str, ids: list[int]) -> np.ndarray:
+        """Where in ``text`` each of its tokens ``ids`` ends (token i starts where token i-1 ends).
+
+        This default adds up each token's decoded length: right whenever a token decodes
+        to its own text; `Tokenized` asks the tokenizer, which also knows unknown pieces.
+        """
+        return np.minimum(np.cumsum([len(self.decode([i])) for i in ids], dtype=np.int64), len(text))
+
+    def unknown_charges(self, text: str) -> Charges:
+        """Where `unknown_nats` is paid. This default puts it on the whole text; `Tokenized` on each piece."""
+        nats = self.unknown_nats(text)
+        return Charges.spans([(0, len(text), nats)] if nats else [])
+
+    def charges(self, text: str) -> Charges:
+        """The code length of ``text``, piece by piece: what `score` adds up and `surprisal` spreads.
+
+        Built from `token_nats`, `token_ends` and `unknown_charges`; a plugin that charges
+        more than its tokens (a Markov word chain's whitespace) overrides this instead.
+        """
+        ids = self.encode(text)
+        return Charges.tiling(self.token_nats(ids), self.token_ends(text, ids)).join(self.unknown_charges(text))
 
     def info(self) -> dict[str, Any]:
         """Sizes for reports: parameters, or states and transitions for a chain."""
@@ -278,15 +381,32 @@ class Generator(ABC):
 
     def score(self, text: str) -> Score:
         """Bits per character of ``text`` under the model (temperature 1, no filtering)."""
+        return self._charged(text)[1]
+
+    def surprisal(self, text: str) -> Surprisal:
+        """Bits for each character of ``text``: the code length `score` adds up, spread over the characters.
+
+        Linear in the text's length: one scoring pass, as `score` makes. A token's bits are
+        spread evenly over its characters (see `Charges.bits`).
+        """
+        charges, score = self._charged(text)
+        return Surprisal(text=text, bits=charges.bits(len(text)).tolist(), score=score)
+
+    def _charged(self, text: str) -> tuple[Charges, Score]:
+        """The text's charges and their score, checked; warns once about unknown pieces."""
         _check_text("text", text)
         if not text:
             raise ValueError("cannot score an empty text")
-        nats, tokens = self.nats(text)
+        charges = self.charges(text)
+        if not len(charges.nats) == len(charges.starts) == len(charges.ends):
+            raise PluginError(f"plugin {self.name!r} gave {len(charges.nats)} charges but "
+                              f"{len(charges.starts)} starts and {len(charges.ends)} ends")
+        nats = charges.total
         if math.isnan(nats) or nats < 0:
             raise PluginError(f"plugin {self.name!r} scored {text[:20]!r}... as {nats} nats")
         unknown = self.unknowns(text)
-        self._warn_unknown(unknown, "the scored text", "each charged as <unk> plus its spelling", stacklevel=3)
-        return Score(nats=float(nats), chars=len(text), tokens=tokens, unknown=unknown)
+        self._warn_unknown(unknown, "the scored text", "each charged as <unk> plus its spelling", stacklevel=4)
+        return charges, Score(nats=nats, chars=len(text), tokens=charges.tokens, unknown=unknown)
 
     def save(self, path: str | Path) -> Path:
         """Write the model directory atomically: its files plus a manifest naming the plugin."""
@@ -312,8 +432,10 @@ class Tokenized:
     """Mixin for a generator whose text handling is one tokenizer object (``self.tokenizer``).
 
     List it before `Generator` (``class Mine(Tokenized, Generator)``) to get `encode`,
-    `decode`, `unknowns` and `unknown_nats` from any object with those methods, such as
-    `toolkit.data.tokenize.CharTokenizer`, instead of writing the same four delegations again.
+    `decode`, `unknowns`, `unknown_nats`, `token_ends` and `unknown_charges` from any object
+    with the tokenizer methods of `toolkit.data.tokenize.Tokenizer` (``encode``, ``decode``,
+    ``unknowns``, ``unknown_nats``, ``token_ends``, ``unknown_spans``), such as its
+    `CharTokenizer`, instead of writing the same delegations again.
     """
 
     tokenizer: Any
@@ -329,6 +451,12 @@ class Tokenized:
 
     def unknown_nats(self, text: str) -> float:
         return self.tokenizer.unknown_nats(text)
+
+    def token_ends(self, text: str, ids: list[int]) -> np.ndarray:
+        return self.tokenizer.token_ends(text)
+
+    def unknown_charges(self, text: str) -> Charges:
+        return Charges.spans(self.tokenizer.unknown_spans(text))
 
 
 def _log_prob(scores: Scores, token: int, plugin: str) -> float:

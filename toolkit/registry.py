@@ -164,8 +164,9 @@ def plugin_version(name: str, cls: type | None = None) -> tuple[str, str]:
 
 #: The methods of a plugin the core calls; an exception escaping one of them is the plugin's bug.
 PLUGIN_METHODS = frozenset({
-    "encode", "decode", "begin", "advance", "begin_rows", "nats", "unknowns", "unknown_nats", "logits_processors",
-    "stopping_criteria", "info", "save_files", "load_files", "train", "from_pretrained", "recognizes",
+    "encode", "decode", "begin", "advance", "begin_rows", "token_nats", "token_ends", "unknown_charges", "charges",
+    "unknowns", "unknown_nats", "logits_processors", "stopping_criteria", "info", "save_files", "load_files", "train",
+    "from_pretrained", "recognizes",
 })
 
 

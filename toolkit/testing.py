@@ -91,28 +91,42 @@ def check_score(gen: Generator, text: str) -> None:
 
 
 def check_nats(gen: Generator, text: str, rel_tol: float = 1e-6) -> None:
-    """A plugin's faster ``nats`` gives the code length the step-by-step default does.
+    """A plugin's faster ``token_nats`` gives the code length the step-by-step default does.
 
     Bits per character is the headline of ``compare``, so a scorer that is off (say, one
     that halves the code length) must fail here rather than win comparisons.
     """
-    if type(gen).nats is Generator.nats:
+    if type(gen).token_nats is Generator.token_nats:
         return
-    fast, fast_tokens = gen.nats(text)
+    ids = gen.encode(text)
+    fast = gen.token_nats(ids)
+    slow = Generator.token_nats(gen, ids)
+    assert len(fast) == len(slow), f"token_nats gave {len(fast)} values for {len(slow)} tokens"
+    fast_total, slow_total = math.fsum(fast.tolist()), math.fsum(slow.tolist())
+    assert math.isclose(fast_total, slow_total, rel_tol=rel_tol), (
+        f"{type(gen).__name__}.token_nats gives {fast_total} nats for {text[:30]!r}, but stepping through "
+        f"begin/advance gives {slow_total} "
+        f"(relative difference {abs(fast_total - slow_total) / max(abs(slow_total), 1e-300):.2e} > {rel_tol})")
+
+
+def check_surprisal(gen: Generator, text: str) -> None:
+    """``surprisal`` gives every character finite, non-negative bits that add up to ``score``'s code length."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        slow, slow_tokens = Generator.nats(gen, text)
-    assert fast_tokens == slow_tokens, f"nats counted {fast_tokens} tokens, the step-by-step default {slow_tokens}"
-    assert math.isclose(fast, slow, rel_tol=rel_tol), (
-        f"{type(gen).__name__}.nats gives {fast} nats for {text[:30]!r}, but stepping through begin/advance "
-        f"gives {slow} (relative difference {abs(fast - slow) / max(abs(slow), 1e-300):.2e} > {rel_tol})")
-
+        for sample in (text, text + " \u2603\u00e9\u4e2d "):  # with characters a small model never saw
+            found, score = gen.surprisal(sample), gen.score(sample)
+            assert len(found.bits) == len(sample), f"surprisal gave {len(found.bits)} values for {len(sample)} chars"
+            assert all(math.isfinite(b) and b >= -1e-9 for b in found.bits), "a character got negative or no bits"
+            assert math.isclose(found.total_bits, score.nats / math.log(2), rel_tol=1e-9), (
+                f"{type(gen).__name__}: surprisal adds up to {found.total_bits} bits for {sample[:30]!r}, "
+                f"score to {score.nats / math.log(2)}")
+            assert found.bpc == score.bpc
 
 def check_nats_normalised(gen: Generator, text: str, alphabet: str, tol: float = 1e-6) -> None:
     """A smoothed character-level scorer never gives the next character more than probability 1 in all.
 
     For a model that samples one distribution and scores another (so `check_nats` does not
-    apply), the probabilities ``nats`` implies for each character after a prefix of ``text``
+    apply), the probabilities its code length implies for each character after a prefix of ``text``
     must sum to at most 1 over ``alphabet``: a scorer that undercounts (halves the code
     length, say) claims more.
     """
@@ -120,9 +134,9 @@ def check_nats_normalised(gen: Generator, text: str, alphabet: str, tol: float =
         warnings.simplefilter("ignore")
         for cut in sorted({1, len(text) // 2, len(text) - 1}):
             prefix = text[:cut]
-            base = gen.nats(prefix)[0]
-            total = math.fsum(math.exp(base - gen.nats(prefix + c)[0]) for c in sorted(set(alphabet)))
-            assert total <= 1 + tol, (f"{type(gen).__name__}.nats gives the characters after {prefix[-20:]!r} "
+            base = gen.score(prefix).nats
+            total = math.fsum(math.exp(base - gen.score(prefix + c).nats) for c in sorted(set(alphabet)))
+            assert total <= 1 + tol, (f"{type(gen).__name__}.charges gives the characters after {prefix[-20:]!r} "
                                       f"a total probability of {total:.6f} > 1")
 
 
@@ -192,6 +206,7 @@ def check_generator(gen: Generator, folder: Path, prompt: str = "", text: str = 
     check_stream(gen, prompt)
     sample = text or gen.generate(prompt, max_tokens=50, seed=0)[0] or prompt
     check_score(gen, sample)
+    check_surprisal(gen, sample)
     _check_scorer(gen, nats_check, sample)
     check_bad_options(gen, prompt)
     check_unknown_prompt(gen)
@@ -214,7 +229,7 @@ class GeneratorContract:
 
     prompt: str = ""
     score_text: str = "The quick brown fox jumps over the lazy dog.\n"
-    #: How the scorer is checked. ``"steps"``: ``nats`` scores the distribution
+    #: How the scorer is checked. ``"steps"``: ``token_nats`` scores the distribution
     #: ``begin``/``advance`` sample from, so it must equal the step-by-step default
     #: (`check_nats`). A model that samples raw counts and scores a smoothed model (a
     #: Markov chain and Kneser-Ney) cannot match it: ``"normalised"`` checks instead that a
@@ -247,6 +262,9 @@ class GeneratorContract:
 
     def test_score_is_finite(self, generator: Generator) -> None:
         check_score(generator, self.score_text)
+
+    def test_surprisal_adds_up_to_the_score(self, generator: Generator) -> None:
+        check_surprisal(generator, self.score_text)
 
     def test_nats_agrees_with_the_model(self, generator: Generator) -> None:
         if self.nats_check == "none":

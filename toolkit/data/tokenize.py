@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 UNK = "<unk>"
 #: What a generated ``<unk>`` decodes to: visible, and never a real character.
 UNK_TEXT = "\ufffd"
@@ -63,7 +65,15 @@ class Tokenizer:
 
     def unknown_nats(self, text: str) -> float:
         """Extra code length (nats) to spell out every unknown piece of ``text``."""
+        return math.fsum(nats for _, _, nats in self.unknown_spans(text))
+
+    def unknown_spans(self, text: str) -> list[tuple[int, int, float]]:
+        """``(start, end, nats)`` of each unknown piece of ``text``: where its spelling is paid."""
         raise NotImplementedError
+
+    def token_ends(self, text: str) -> np.ndarray:
+        """Where each token of ``text`` ends: the pieces tile the text, so their lengths add up."""
+        return np.cumsum([len(piece) for piece in self.split(text)], dtype=np.int64)
 
     def to_json(self) -> dict[str, Any]:
         return {"level": self.level, "vocab": self.vocab}
@@ -92,9 +102,12 @@ class CharTokenizer(Tokenizer):
     def split(self, text: str) -> list[str]:
         return list(text)
 
-    def unknown_nats(self, text: str) -> float:
+    def unknown_spans(self, text: str) -> list[tuple[int, int, float]]:
         index = self.index
-        return UNICODE_NATS * sum(1 for c in text if c not in index)
+        return [(i, i + 1, UNICODE_NATS) for i, c in enumerate(text) if c not in index]
+
+    def token_ends(self, text: str) -> np.ndarray:
+        return np.arange(1, len(text) + 1, dtype=np.int64)
 
 
 class WordTokenizer(Tokenizer):
@@ -157,6 +170,7 @@ class WordTokenizer(Tokenizer):
         char_nats, escape = self._char_nats, self._escape_nats
         return sum(char_nats.get(c, escape) for c in piece) + self._end_nats
 
-    def unknown_nats(self, text: str) -> float:
+    def unknown_spans(self, text: str) -> list[tuple[int, int, float]]:
         index = self.index
-        return sum(self.spelling_nats(p) for p in self.split(text) if p not in index)
+        return [(m.start(), m.end(), self.spelling_nats(m.group())) for m in self._pattern.finditer(text)
+                if m.group() not in index]

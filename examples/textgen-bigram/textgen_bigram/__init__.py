@@ -61,10 +61,10 @@ class BigramGenerator(Tokenized, Generator):
     def advance(self, state, tokens: np.ndarray):
         return None, self.log_probs[tokens]
 
-    def nats(self, text: str) -> tuple[float, int]:
-        ids = np.array(self.encode(text))
-        previous = np.r_[len(self.tokenizer), ids[:-1]]
-        return float(-self.log_probs[previous, ids].sum()) + self.unknown_nats(text), len(ids)
+    def token_nats(self, ids: list[int]) -> np.ndarray:
+        tokens = np.array(ids, dtype=np.int64)
+        previous = np.r_[len(self.tokenizer), tokens[:-1]]
+        return -self.log_probs[previous, tokens]
 
     def info(self) -> dict[str, Any]:
         return {"parameters": int(self.log_probs.size)}

@@ -153,10 +153,10 @@ def test_hand_written_cache_matches_hf_forward_across_slides(char_model: GPT2Gen
 
 def test_sliding_score_is_exact_when_the_text_fits(char_model: GPT2Generator) -> None:
     text = "ROMEO:\nIt is"  # shorter than the 16-token context
-    nats, tokens = char_model.nats(text)
-    step_by_step, _ = Generator.nats(char_model, text)
-    assert tokens == len(text)
-    assert math.isclose(nats, step_by_step, rel_tol=1e-5)
+    ids = char_model.encode(text)
+    nats, step_by_step = char_model.token_nats(ids), Generator.token_nats(char_model, ids)
+    assert len(nats) == len(text)
+    np.testing.assert_allclose(nats, step_by_step, rtol=1e-5)
     long_text = TEXT[:200]
     score = char_model.score(long_text)
     assert score.chars == 200 and 0 < score.bpc < 8
@@ -233,3 +233,23 @@ def test_gpt2_folders_load_without_transformers(level: str, hf_dir: Path, tmp_pa
     again = AutoModelForCausalLM.from_pretrained(tmp_path / "again")
     with torch.inference_mode():
         torch.testing.assert_close(again(input_ids=row).logits, hf_model(input_ids=row).logits)
+
+
+def test_surprisal_follows_the_tokens(char_model: GPT2Generator) -> None:
+    """Characters: each its own token's bits. BPE: a token's bits spread over its characters, a character
+    split over several byte-level tokens paying for all of them; both add up to the score."""
+    text = "ROMEO:\nIt is"
+    found = char_model.surprisal(text)
+    np.testing.assert_allclose(found.bits, char_model.token_nats(char_model.encode(text)) / math.log(2), rtol=1e-9)
+    bpe = toolkit.train("gpt2", CORPUS, level="bpe", vocab_size=300, **TINY)
+    text = "ROMEO: wherefore art thou, Romeo? caf\u00e9"
+    found, score = bpe.surprisal(text), bpe.score(text)
+    assert math.isclose(found.total_bits, score.nats / math.log(2), rel_tol=1e-9)
+    encoding = bpe.tokenizer.backend.encode(text, add_special_tokens=False)
+    nats = bpe.token_nats(encoding.ids)
+    word = encoding.tokens.index("\u0120wherefore")
+    start, end = encoding.offsets[word]
+    assert np.allclose(found.bits[start:end], nats[word] / (end - start) / math.log(2))
+    last = len(text) - 1  # "é" is two byte-level tokens, both on the one character
+    assert math.isclose(found.bits[last], sum(n for n, (s, _) in zip(nats, encoding.offsets, strict=True) if s == last)
+                        / math.log(2), rel_tol=1e-9)

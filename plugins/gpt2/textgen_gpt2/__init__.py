@@ -171,17 +171,15 @@ class GPT2Generator(Tokenized, Generator):
         with torch.inference_mode():
             return state, state.step(tokens).cpu().numpy()
 
-    def nats(self, text: str) -> tuple[float, int]:
-        """Strided sliding-window log-loss over the whole text, plus the spelling of unknown characters."""
+    def token_nats(self, ids: list[int]) -> np.ndarray:
+        """Strided sliding-window log-loss of each token."""
         import torch
 
         from .decoding import sliding_nats
 
-        ids = self.encode(text)
         self._run_here()
         with torch.inference_mode():
-            total = sliding_nats(self.model, self.tokenizer.bos, ids)
-        return total + self.unknown_nats(text), len(ids)
+            return sliding_nats(self.model, self.tokenizer.bos, ids)
 
     def info(self) -> dict[str, Any]:
         from .decoding import context_length

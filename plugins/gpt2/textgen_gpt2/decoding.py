@@ -144,8 +144,8 @@ def window(model: Any, bos: int, batch: int) -> Window:
     return (GPT2Window if GPT2Window.supports(model) else HFWindow)(model, bos, batch)
 
 
-def sliding_nats(model: Any, bos: int, ids: list[int], batch: int = 8) -> float:
-    """Negative log-likelihood (nats) of ``ids`` after ``[BOS]``, with a strided sliding window.
+def sliding_nats(model: Any, bos: int, ids: list[int], batch: int = 8) -> np.ndarray:
+    """Negative log-likelihood (nats) of each of ``ids`` after ``[BOS]``, with a strided sliding window.
 
     As in the Hugging Face perplexity guide: windows of the full context advance by half
     of it, and each scores only the tokens the previous one did not, so every token but
@@ -162,7 +162,7 @@ def sliding_nats(model: Any, bos: int, ids: list[int], batch: int = 8) -> float:
         done = end
         if end == len(ids):
             break
-    total = 0.0
+    scored = [np.zeros(0)]
     for i in range(0, len(spans), batch):
         group = spans[i : i + batch]
         length = max(end - start for start, end, _ in group)
@@ -173,5 +173,5 @@ def sliding_nats(model: Any, bos: int, ids: list[int], batch: int = 8) -> float:
         log_probs = torch.log_softmax(logits[:, :-1], dim=-1).cpu()
         for r, (start, end, first) in enumerate(group):
             positions = torch.arange(first - start, end - start)
-            total -= log_probs[r, positions, rows[r, positions + 1]].sum().item()
-    return total
+            scored.append(-log_probs[r, positions, rows[r, positions + 1]].double().numpy())
+    return np.concatenate(scored)

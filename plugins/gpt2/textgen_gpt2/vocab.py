@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from toolkit.data.tokenize import UNK, CharTokenizer
 
 BOS = "<|endoftext|>"
@@ -54,6 +56,12 @@ class CharVocab:
 
     def unknown_nats(self, text: str) -> float:
         return self.chars.unknown_nats(text)
+
+    def unknown_spans(self, text: str) -> list[tuple[int, int, float]]:
+        return self.chars.unknown_spans(text)
+
+    def token_ends(self, text: str) -> np.ndarray:
+        return self.chars.token_ends(text)
 
     def hf_tokenizer(self) -> Any:
         from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
@@ -102,6 +110,15 @@ class HFVocab:
 
     def unknown_nats(self, text: str) -> float:
         return 0.0
+
+    def unknown_spans(self, text: str) -> list[tuple[int, int, float]]:
+        return []
+
+    def token_ends(self, text: str) -> np.ndarray:
+        """Each token's end in characters (the tokenizer's offsets): a character split over two
+        byte-level tokens ends both, and the second token's piece is empty."""
+        offsets = self.backend.encode(text, add_special_tokens=False).offsets
+        return np.array([end for _, end in offsets], dtype=np.int64)
 
     def hf_tokenizer(self) -> Any:
         return self.backend

@@ -84,10 +84,10 @@ def test_fast_nats_equals_step_by_step(char_model, monkeypatch):
 
     monkeypatch.setattr(gen, "SCORE_CHUNK", 7)  # several chunk borders
     text = "ROMEO: the dog sat on the mat.\nJULIET: a cat!\n"
-    fast, n = char_model.nats(text)
-    slow, m = Generator.nats(char_model, text)
-    assert n == m == len(text)
-    assert math.isclose(fast, slow, rel_tol=1e-4)
+    ids = char_model.encode(text)
+    fast, slow = char_model.token_nats(ids), Generator.token_nats(char_model, ids)
+    assert len(fast) == len(slow) == len(text)
+    np.testing.assert_allclose(fast, slow, rtol=1e-4)
 
 
 def test_word_bits_per_char_charge_every_character(word_model, monkeypatch):
@@ -96,10 +96,12 @@ def test_word_bits_per_char_charge_every_character(word_model, monkeypatch):
 
     monkeypatch.setattr(gen, "SCORE_CHUNK", 5)
     text = "the cat  sat\ton the\t\tmat.\n\n\nthe   dog,\n  a zebra!  \n"
-    fast, n = word_model.nats(text)
-    slow, m = Generator.nats(word_model, text)
-    assert n == m == len(word_model.encode(text)) and math.isclose(fast, slow, rel_tol=1e-4)
+    ids = word_model.encode(text)
+    fast, slow = word_model.token_nats(ids), Generator.token_nats(word_model, ids)
+    assert len(fast) == len(slow) == len(ids)
+    np.testing.assert_allclose(fast, slow, rtol=1e-4)
     score = word_model.score(text)
+    fast = fast.sum() + word_model.unknown_nats(text)
     assert score.chars == len(text) and score.bpc == pytest.approx(fast / len(text) / math.log(2))
     assert " zebra" in score.unknown and fast > word_model.unknown_nats(text) > 0  # unknowns spelled in full
 
@@ -138,11 +140,11 @@ def test_start_is_the_same_in_generate_stream_and_score(which, request):
     prompt = "ROMEO: the"
     _, scores = model.begin(model.encode(prompt), 1)
     log_probs = torch.log_softmax(torch.from_numpy(scores[0]).double(), 0).numpy()
-    base = model.nats(prompt)[0]
+    base = model.score(prompt).nats
     for token in range(1, len(model.tokenizer)):
         text = prompt + model.decode([token])
         if model.encode(text) == [*model.encode(prompt), token]:  # the text splits there
-            assert model.nats(text)[0] - base == pytest.approx(-log_probs[token], abs=1e-3), model.decode([token])
+            assert model.score(text).nats - base == pytest.approx(-log_probs[token], abs=1e-3), model.decode([token])
     best = model.decode([int(np.argmax(log_probs[1:])) + 1])
     assert model.generate(prompt, max_tokens=1, temperature=0)[0] == best
     assert next(model.stream(prompt, max_tokens=1, temperature=0)) == best
@@ -281,3 +283,15 @@ def test_gpu_train_then_load_on_cpu(tmp_path):
         assert math.isclose(cpu.score(TEXT[:300]).bpc, model.score(TEXT[:300]).bpc, rel_tol=1e-3)
     back = toolkit.load(path, device="cuda")
     assert back.generate("the ", max_tokens=20, seed=3) == model.generate("the ", max_tokens=20, seed=3)
+
+
+def test_word_surprisal_spreads_each_piece_evenly_and_adds_up_to_the_score(word_model):
+    text = "the cat sat on the log.\n\na zebra!"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found, score = word_model.surprisal(text), word_model.score(text)
+    assert len(found.bits) == len(text) and math.isclose(found.total_bits, score.nats / math.log(2), rel_tol=1e-9)
+    at = 0
+    for piece in word_model.tokenizer.split(text):
+        assert len(set(found.bits[at : at + len(piece)])) == 1, piece  # one value over the piece's characters
+        at += len(piece)

@@ -183,19 +183,19 @@ class LSTMGenerator(Tokenized, Generator):
         logits, state = self._forward(torch.as_tensor(np.asarray(tokens, dtype=np.int64))[:, None], state)
         return state, logits[:, -1].float().cpu().numpy()
 
-    def nats(self, text: str) -> tuple[float, int]:
-        """Exact negative log-likelihood, the state carried over the whole text in chunks."""
+    def token_nats(self, ids: list[int]) -> np.ndarray:
+        """Exact negative log-likelihood of each token, the state carried over the whole text in chunks."""
         import torch
         from torch.nn import functional as F
 
-        ids = self.encode(text)
         inputs = torch.tensor([[self.primer, *ids[:-1]]])
-        targets = torch.tensor([ids]).to(self.device)
-        total, state = 0.0, None
+        targets = torch.tensor([ids], dtype=torch.long).to(self.device)
+        scored, state = [np.zeros(0)], None
         for i in range(0, len(ids), SCORE_CHUNK):
             logits, state = self._forward(inputs[:, i : i + SCORE_CHUNK], state)
-            total += float(F.cross_entropy(logits[0].double(), targets[0, i : i + SCORE_CHUNK], reduction="sum"))
-        return total + self.unknown_nats(text), len(ids)
+            nats = F.cross_entropy(logits[0].double(), targets[0, i : i + SCORE_CHUNK], reduction="none")
+            scored.append(nats.cpu().numpy())
+        return np.concatenate(scored)
 
     def info(self) -> dict[str, Any]:
         params = sum(p.numel() for p in self.module.parameters())

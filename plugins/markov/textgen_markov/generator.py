@@ -26,7 +26,7 @@ from toolkit.data.corpora import Corpus
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import Candidates
 from toolkit.generation.stopping import Criterion, SegmentFilter
-from toolkit.generator import Generator
+from toolkit.generator import Charges, Generator
 
 from . import chainfile
 from .kneser_ney import KneserNey
@@ -296,11 +296,11 @@ class MarkovGenerator(Generator):
     def _kneser_ney(self) -> KneserNey:
         return KneserNey.fit(self.counts, len(self.level.vocab))
 
-    def nats(self, text: str) -> tuple[float, int]:
-        """Kneser-Ney code length of the tokens, plus what the chain does not model (see `levels`)."""
-        tokens, targets, extra = self.level.scoring(text)
-        chain = -float(self._kneser_ney.log_probs(tokens, targets).sum()) if len(targets) else 0.0
-        return chain + extra, len(targets)
+    def charges(self, text: str) -> Charges:
+        """Kneser-Ney code length of each token, plus what the chain does not model (see `levels`)."""
+        tokens, targets, starts, ends, extra = self.level.scoring(text)
+        chain = -np.asarray(self._kneser_ney.log_probs(tokens, targets), dtype=np.float64) if len(targets) else []
+        return Charges(np.asarray(chain, dtype=np.float64), starts, ends, len(targets)).join(extra)
 
     def info(self) -> dict[str, Any]:
         states = len(self.counts.context_keys[self.state_size])

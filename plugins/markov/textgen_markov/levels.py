@@ -16,6 +16,7 @@ import numpy as np
 from markovify.chain import END
 
 from toolkit.data.tokenize import UNK, UNK_TEXT, CharTokenizer
+from toolkit.generator import Charges
 
 from .ngrams import BATCH, smallest_uint
 from .options import MarkovOptions
@@ -26,6 +27,9 @@ END_ID = 1
 
 #: Padded tokens and the positions in them to predict: what `ngrams.count_rows` counts.
 Piece = tuple[np.ndarray, np.ndarray]
+#: A text to score: padded tokens, positions to predict, each target's start and end in the text, and
+#: the charges for what the chain does not model.
+Scoring = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Charges]
 
 
 def pad_runs(runs: Sequence[Sequence[int]], size: int, begin: int, end: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -77,9 +81,10 @@ class CharLevel:
     def tokens(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         return pad_runs([self.ids(text)], self.size, self.begin_id, None)
 
-    def scoring(self, text: str) -> tuple[np.ndarray, np.ndarray, float]:
-        """Padded tokens, positions to predict, and the nats the chain does not cover (unknown chars)."""
-        return (*self.tokens(text), self.tokenizer.unknown_nats(text))
+    def scoring(self, text: str) -> Scoring:
+        """Padded tokens, positions to predict (character i is target i), and the unknown characters' spelling."""
+        starts = np.arange(len(text), dtype=np.int64)
+        return (*self.tokens(text), starts, starts + 1, Charges.spans(self.tokenizer.unknown_spans(text)))
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text)
@@ -165,22 +170,32 @@ class WordLevel:
         """The word ids of each training sentence."""
         return np.split(self.words, np.cumsum(self.lengths)[:-1]) if len(self.lengths) else []
 
-    def scoring(self, text: str) -> tuple[np.ndarray, np.ndarray, float]:
-        """Padded sentences (END after each finished one), positions to predict, and the nats of
-        what the chain does not cover: the whitespace between words and the spelling of unknown words."""
+    def scoring(self, text: str) -> Scoring:
+        """Padded sentences (END after each finished one), positions to predict, where in ``text`` each
+        target lies (an END: empty, after its sentence's last word), and the charges the chain does not
+        cover: each whitespace run around the words and the spelling of each unknown word."""
         words, spaces, ends = segment(text, self.parser.sentence_split(text))
+        runs_nats = self.whitespace.run_nats(spaces, ends)
         index, runs, run = self.index, [], []
-        extra = self.whitespace.nats(spaces, ends)
-        for word, end in zip(words, ends, strict=True):
+        spans: list[int] = []  # start and end of each target, flat
+        extra = [(0, len(spaces[0]), runs_nats[0])]
+        at = len(spaces[0])
+        for word, end, space, space_nats in zip(words, ends, spaces[1:], runs_nats[1:], strict=True):
             token = index.get(word, UNK_ID)
             if token == UNK_ID:
-                extra += self.whitespace.spelling.spelling_nats(word)
+                extra.append((at, at + len(word), self.whitespace.spelling.spelling_nats(word)))
             run.append(token)
+            at += len(word)
+            spans += (at - len(word), at)
             if end:
                 runs.append([*run, END_ID])
                 run = []
+                spans += (at, at)
+            extra.append((at, at + len(space), space_nats))
+            at += len(space)
         tokens, targets = pad_runs([*runs, run], self.size, self.begin_id, None)
-        return tokens, targets, extra
+        where = np.array(spans, dtype=np.int64).reshape(-1, 2)
+        return tokens, targets, where[:, 0], where[:, 1], Charges.spans(extra)
 
     def encode(self, text: str) -> list[int]:
         """Words of the text's sentences, with END between sentences (and after a finished last one)."""

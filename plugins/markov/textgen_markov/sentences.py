@@ -121,14 +121,15 @@ class Whitespace:
         between = Counter(compress(spaces, kinds))
         return cls(dict(inside), dict(between), spelling_model(char_counts(text)))
 
-    def nats(self, spaces: list[str], ends: list[bool]) -> float:
-        total = 0.0
+    def run_nats(self, spaces: list[str], ends: list[bool]) -> list[float]:
+        """The code length of each whitespace run of a segmented text."""
+        seen = {False: sum(self.inside.values()) + 1, True: sum(self.between.values()) + 1}  # +1: "a new run"
+        out = []
         for run, is_between in zip(spaces, whitespace_kinds(ends), strict=True):
-            table = self.between if is_between else self.inside
-            seen = sum(table.values()) + 1  # one count for "a run never seen here"
-            count = table.get(run, 0)
-            total += -math.log(count / seen) if count else math.log(seen) + self.spelling.spelling_nats(run)
-        return total
+            count = (self.between if is_between else self.inside).get(run, 0)
+            out.append(-math.log(count / seen[is_between]) if count
+                       else math.log(seen[is_between]) + self.spelling.spelling_nats(run))
+        return out
 
     def to_json(self) -> dict:
         return {"inside": self.inside, "between": self.between, "char_counts": self.spelling.char_counts}
