@@ -28,9 +28,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.columns import ColumnResult, generate
+from dashboard.curves import curves_tab
 from dashboard.forms import RunOptions, option_inputs
 from dashboard.lens import SWEEP, next_token_table
 from dashboard.models import find_models, load_model, quick_train, source_corpus
+from dashboard.surprisal import surprisal_view
 from dashboard.views import passage_html, sample_html
 from dashboard.workers import DONE, Phase, run_concurrently
 from toolkit import registry
@@ -393,13 +395,18 @@ def main() -> None:
     if not sources:
         st.info("Pick models in the sidebar: model directories, pretrained sources, or quick-train one.")
         return
-    side, lens, compare = st.tabs(["Side by side", "Temperature lens", "Compare"])
+    side, lens, compare, surprised, curves = st.tabs(
+        ["Side by side", "Temperature lens", "Compare", "Where each model is surprised", "Learning curves"])
     with side:
         side_by_side(sources, prompt, raw, shared, go)
     with lens:
         temperature_lens(sources, prompt, shared)
     with compare:
         compare_tab(sources, prompt, shared)
+    with surprised:
+        surprisal_view(sources, prompt)
+    with curves:
+        curves_tab(sources)
 
 
 main()

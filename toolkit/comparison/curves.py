@@ -29,8 +29,13 @@ class Point:
 
 def curve(model: ModelResult) -> list[Point]:
     """The model's recorded curve, or its final figure as one point."""
+    return training_curve(model.training, model.bpc)
+
+
+def training_curve(training: dict[str, Any], bpc: float) -> list[Point]:
+    """The curve a manifest's ``training`` record holds, or ``bpc`` at its training time as one point."""
     points = []
-    for p in model.training.get("curve") or []:
+    for p in training.get("curve") or []:
         try:
             point = Point(float(p["seconds"]), p.get("chars"), float(p["val_bpc_estimate"]))
         except (KeyError, TypeError, ValueError):
@@ -39,9 +44,8 @@ def curve(model: ModelResult) -> list[Point]:
             points.append(point)
     if points:
         return points
-    seconds = model.training.get("train_seconds")
-    return [Point(float(seconds) if isinstance(seconds, int | float) else 0.0, model.training.get("train_chars"),
-                  model.bpc)]
+    seconds = training.get("train_seconds")
+    return [Point(float(seconds) if isinstance(seconds, int | float) else 0.0, training.get("train_chars"), bpc)]
 
 
 def _crossing(points: Sequence[Point], level: float) -> float | None:

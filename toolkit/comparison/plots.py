@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .. import atomic
-from .curves import curve
+from .curves import Point, curve
 from .markdown import human
 from .results import CompareResults
 
@@ -31,42 +32,51 @@ def _save(fig: Any, path: Path) -> None:
     atomic.write_bytes(path, buffer.getvalue())
 
 
-def _references(ax: Any, report: CompareResults, horizontal: bool) -> None:
-    for r in report.references:
+def _references(ax: Any, references: Sequence[dict[str, Any]], horizontal: bool) -> None:
+    for r in references:
         (ax.axhline if horizontal else ax.axvline)(r["bpc"], **REFERENCE_STYLE)
         if horizontal:
             ax.annotate(r["name"], (1.0, r["bpc"]), xycoords=("axes fraction", "data"), fontsize="x-small",
                         color="0.35", ha="right", va="bottom")
 
 
-def plot_curves(report: CompareResults, path: Path) -> None:
-    """Held-out bits per character against training seconds and characters seen (log x), with references."""
+def curves_figure(series: Sequence[tuple[str, Sequence[Point]]], references: Sequence[dict[str, Any]],
+                  corpus: str) -> Any:
+    """Held-out bits per character against training seconds and characters seen (log x), with references.
+
+    ``series`` is each model's label and curve (`curves.curve`); the dashboard's learning-curves
+    tab draws the same figure from the models' manifests.
+    """
     fig, axes = _pyplot().subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for m in report.models:
-        points = curve(m)
-        style = {"marker": "o", "label": m.label} if len(points) > 1 else {"marker": "s", "linestyle": "none",
-                                                                            "markersize": 8, "label": m.label}
+    for label, points in series:
+        style = {"marker": "o", "label": label} if len(points) > 1 else {"marker": "s", "linestyle": "none",
+                                                                          "markersize": 8, "label": label}
         line = axes[0].plot([max(p.seconds, 1e-3) for p in points], [p.bpc for p in points], **style)[0]
         chars = [p for p in points if p.chars]
         if chars:
             axes[1].plot([p.chars for p in chars], [p.bpc for p in chars], color=line.get_color(), **style)
     for ax, xlabel in zip(axes, ("training seconds (log scale)", "training characters seen (log scale)"),
                           strict=True):
-        _references(ax, report, horizontal=True)
+        _references(ax, references, horizontal=True)
         ax.set_xscale("log")
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("held-out bits per character (lower is better)")
     axes[0].legend(fontsize="small")
-    fig.suptitle(f"Learning curves on {report.parameters['corpus']['name']}; dotted: reference lines")
-    _save(fig, path)
+    fig.suptitle(f"Learning curves on {corpus}; dotted: reference lines")
+    return fig
+
+
+def plot_curves(report: CompareResults, path: Path) -> None:
+    _save(curves_figure([(m.label, curve(m)) for m in report.models], report.references,
+                        report.parameters["corpus"]["name"]), path)
 
 
 def plot_bpc(report: CompareResults, path: Path) -> None:
     fig, ax = _pyplot().subplots(figsize=(6.4, 1.0 + 0.45 * len(report.models)))
     bars = ax.barh([m.label for m in report.models], [m.bpc for m in report.models], color="tab:blue")
     ax.bar_label(bars, fmt="%.3f", padding=3)
-    _references(ax, report, horizontal=False)
+    _references(ax, report.references, horizontal=False)
     for r in report.references:
         ax.annotate(r["name"], (r["bpc"], 1.0), xycoords=("data", "axes fraction"), fontsize="x-small",
                     color="0.35", rotation=90, ha="right", va="top")

@@ -1,0 +1,118 @@
+"""Screenshots of the real dashboard for docs/: side by side, the summary, the surprisal view, the curves.
+
+Starts ``textgen dashboard --models FOLDER``, drives Debian's chromium (Playwright's Python
+package, never ``playwright install``), presses Generate on the prompt ``ROMEO:``, and saves
+
+* ``dashboard.png``: the whole page after every column finished (the side-by-side view);
+* ``dashboard-summary.png``: the summary table above the columns;
+* ``dashboard-surprisal.png``: the surprisal view on the prompt and the first model's first sample;
+* ``dashboard-curves.png``: the learning-curves tab.
+
+Take them with the demo's models on a quiet machine, under the benchmark lock::
+
+    flock /tmp/textgen-bench.lock python bench/screenshots.py --models demo-output/models --out docs
+
+``--quick`` trains two tiny Markov chains in a temporary folder and writes the screenshots
+there (or to ``--out``), to check that the script works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from dashboard.driver import browser, open_tab, serve, why_not
+
+PROMPT = "ROMEO:"
+#: How long all the columns may take to finish (a cold GPT-2 loads in seconds).
+GENERATE_SECONDS = 180
+
+
+def tiny_models(folder: Path) -> Path:
+    """Two Markov chains trained on the first 60,000 characters of Tiny Shakespeare, in seconds."""
+    import toolkit
+    from toolkit.corpora import Corpus, load_corpus
+
+    text = load_corpus("tinyshakespeare").text[:60_000]
+    for level in ("char", "word"):
+        toolkit.train("markov", Corpus("tinyshakespeare-60k", text), level=level, out=folder / f"markov-{level}")
+    return folder
+
+
+def wait_for_columns(page: Any) -> int:
+    """Wait until every column shows its finished result; how many columns there are."""
+    columns = page.locator("[class*='st-key-col-']")
+    columns.first.wait_for(timeout=60_000)
+    deadline = time.monotonic() + GENERATE_SECONDS
+    while page.locator("[class*='st-key-result-']").count() < columns.count():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the columns did not finish within {GENERATE_SECONDS} s")
+        page.wait_for_timeout(500)
+    page.wait_for_timeout(1500)  # the last redraws
+    return columns.count()
+
+
+def take(models: Path, out: Path) -> list[Path]:
+    """Drive the page and save the four screenshots into ``out``."""
+    from playwright.sync_api import expect
+
+    out.mkdir(parents=True, exist_ok=True)
+    shots = []
+    with serve(models) as url, browser(1680, 1050) as page:
+        page.goto(url)
+        prompt = page.locator(".st-key-prompt textarea")
+        prompt.wait_for(timeout=60_000)
+        prompt.fill(PROMPT)
+        prompt.press("Control+Enter")
+        page.wait_for_timeout(800)
+        page.locator(".st-key-generate button").click()
+        count = wait_for_columns(page)
+        shots.append(out / "dashboard.png")
+        page.screenshot(path=str(shots[-1]), full_page=True)
+        summary = page.locator(".st-key-summary")
+        if summary.count():
+            shots.append(out / "dashboard-summary.png")
+            summary.screenshot(path=str(shots[-1]))
+        else:
+            print("no summary table on this page (.st-key-summary): dashboard-summary.png not taken")
+        open_tab(page, "Where each model is surprised")
+        for i in range(count):
+            expect(page.locator(f".st-key-surprisal-{i}")).to_contain_text("bits/char", timeout=120_000)
+        page.wait_for_timeout(1000)
+        shots.append(out / "dashboard-surprisal.png")
+        page.screenshot(path=str(shots[-1]), full_page=True)
+        open_tab(page, "Learning curves")
+        expect(page.locator(".st-key-curves img")).to_be_visible(timeout=120_000)
+        page.wait_for_timeout(1000)
+        shots.append(out / "dashboard-curves.png")
+        page.locator(".st-key-curves").screenshot(path=str(shots[-1]))
+    return shots
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, help="the models folder (the demo's demo-output/models)")
+    parser.add_argument("--out", type=Path, help="where the PNGs go (docs for the README)")
+    parser.add_argument("--quick", action="store_true", help="two tiny Markov chains, screenshots in a temp folder")
+    args = parser.parse_args(argv)
+    if why_not():
+        print(f"cannot take screenshots: {why_not()}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="textgen-shots-") as tmp:
+        if args.quick:
+            models, out = tiny_models(Path(tmp) / "models"), args.out or Path(tmp) / "shots"
+        elif args.models and args.out:
+            models, out = args.models, args.out
+        else:
+            parser.error("give --models FOLDER and --out FOLDER, or --quick")
+        for shot in take(models, out):
+            print(f"{shot}: {shot.stat().st_size:,} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
