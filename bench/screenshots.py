@@ -35,11 +35,13 @@ GENERATE_SECONDS = 180
 def tiny_models(folder: Path) -> Path:
     """Two Markov chains trained on the first 60,000 characters of Tiny Shakespeare, in seconds."""
     import toolkit
-    from toolkit.corpora import Corpus, load_corpus
+    from toolkit.corpora import load_corpus
 
-    text = load_corpus("tinyshakespeare").text[:60_000]
+    folder.mkdir(parents=True)
+    corpus = folder.parent / "tinyshakespeare-60k.txt"  # a file, so the curves tab finds it for its reference lines
+    corpus.write_text(load_corpus("tinyshakespeare").text[:60_000], encoding="utf-8")
     for level in ("char", "word"):
-        toolkit.train("markov", Corpus("tinyshakespeare-60k", text), level=level, out=folder / f"markov-{level}")
+        toolkit.train("markov", str(corpus), level=level, out=folder / f"markov-{level}")
     return folder
 
 

@@ -96,7 +96,8 @@ def generated_texts(sources: dict[str, str]) -> dict[str, str]:
 def pick_text(sources: dict[str, str], prompt: str) -> str:
     """The text to look at: the prompt plus a generated sample, or any pasted text."""
     generated = generated_texts(sources)
-    choice = st.selectbox("Text", [*generated, PASTE], key="surprisal.choice",
+    # keyed by the run's samples, so a new run starts at its first sample, not at the last choice
+    choice = st.selectbox("Text", [*generated, PASTE], key=f"surprisal.choice:{hash(tuple(generated.values()))}",
                           help="The prompt plus a sample from the last Generate run, or a text of your own.")
     if choice in generated:
         text = generated[choice]

@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -52,14 +53,15 @@ def test_colours_run_from_white_to_the_darkest_stop_and_clip():
 
 def test_text_html_colours_each_character_and_shows_newlines():
     model = toolkit.train("markov", Corpus("tiny", TRAIN), level="char", state_size=2)
-    found = model.surprisal("It is\nthe <sun>")
+    with pytest.warns(UserWarning, match="outside the vocabulary"):
+        found = model.surprisal("It is\nthe <sun>")
     top = scale_top([found])
     html = text_html(found, top)
     assert html.count("<span style=\"background") == len(found.text)
-    assert "⏎" in html and "&lt;sun&gt;" in html  # the newline is visible and the text escaped
+    assert "⏎" in html and "&lt;</span>" in html and "<sun" not in html  # newline visible, text escaped
     assert f"{found.bits[0]:.2f} bits" in html
     assert f"{top:.1f} bits" in legend_html(top)
-    assert total_caption(found).startswith(f"{model.score(found.text).bpc:.4f} bits/char")
+    assert total_caption(found).startswith(f"{found.score.bpc:.4f} bits/char")
 
 
 def test_the_tabs_render_under_apptest(models, monkeypatch):
@@ -75,6 +77,19 @@ def test_the_tabs_render_under_apptest(models, monkeypatch):
         bpc = toolkit.load(models / f"markov-{level}").score(TEXT).bpc
         assert f"{bpc:.4f} bits/char" in shown, level
     assert "uniform" in shown and "lzma -9e" in shown  # the curves tab's reference lines
+
+
+def test_the_view_offers_the_prompt_and_each_sample_of_the_last_run(models, monkeypatch):
+    monkeypatch.setenv(MODELS_ENV, str(models))
+    app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60).run()
+    char = str(models / "markov-char")
+    app.session_state["results"] = {char: SimpleNamespace(prompt="ROMEO:\n", samples=["It is the east.", "O"])}
+    app.run()
+    assert not app.exception
+    choice = next(box for box in app.selectbox if box.label == "Text")
+    assert choice.value.endswith("sample 1") and len(choice.options) == 3  # two samples, then "Paste any text"
+    bpc = toolkit.load(char).score("ROMEO:\nIt is the east.").bpc
+    assert f"{bpc:.4f} bits/char" in " ".join(c.value for c in app.caption)
 
 
 def cli_bpc(model: Path, text_file: Path) -> float:
