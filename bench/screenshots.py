@@ -35,7 +35,7 @@ GENERATE_SECONDS = 180
 def tiny_models(folder: Path) -> Path:
     """Two Markov chains trained on the first 60,000 characters of Tiny Shakespeare, in seconds."""
     import toolkit
-    from toolkit.corpora import load_corpus
+    from toolkit.data.corpora import load_corpus
 
     folder.mkdir(parents=True)
     corpus = folder.parent / "tinyshakespeare-60k.txt"  # a file, so the curves tab finds it for its reference lines

@@ -22,10 +22,10 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
 import toolkit
-from dashboard import MODELS_ENV
 from dashboard.driver import browser, open_tab, serve, why_not
 from dashboard.surprisal import colour, legend_html, scale_top, text_html, total_caption
-from toolkit.corpora import Corpus
+from toolkit.dashboard import MODELS_ENV
+from toolkit.data.corpora import Corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ("ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n"

@@ -14,8 +14,8 @@ import pytest
 
 import toolkit
 from toolkit.data.corpora import Corpus
-from toolkit.generator import Charges, Generator
 from toolkit.data.tokenize import UNICODE_NATS
+from toolkit.generator import Charges, Generator
 
 LN2 = math.log(2)
 TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 20
