@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -22,10 +21,13 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
 import toolkit
+from dashboard.columns import ColumnResult
 from dashboard.driver import browser, open_tab, serve, why_not
+from dashboard.forms import RunOptions
 from dashboard.surprisal import colour, legend_html, scale_top, text_html, total_caption
 from toolkit.dashboard import MODELS_ENV
 from toolkit.data.corpora import Corpus
+from toolkit.generation.sampling import SamplingOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ("ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n"
@@ -83,7 +85,8 @@ def test_the_view_offers_the_prompt_and_each_sample_of_the_last_run(models, monk
     monkeypatch.setenv(MODELS_ENV, str(models))
     app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60).run()
     char = str(models / "markov-char")
-    app.session_state["results"] = {char: SimpleNamespace(prompt="ROMEO:\n", samples=["It is the east.", "O"])}
+    app.session_state["results"] = {char: ColumnResult(char, "ROMEO:\n", RunOptions(), SamplingOptions(),
+                                                       samples=["It is the east.", "O"], status="done")}
     app.run()
     assert not app.exception
     choice = next(box for box in app.selectbox if box.label == "Text")
