@@ -3,8 +3,10 @@
 Each run trains with no size set, so `toolkit.sizing` picks the row for its budget, corpus and
 device, then scores the whole validation split (`training["val_bpc"]`, the path `textgen score`
 takes). Printed and recorded: held-out nats/char per (corpus, family, budget), the row chosen,
-the targets of issue 17 met or missed, and a plot of held-out nats against the budget (log x)
-with each run's learning curve and the bz2 line. ``sherlock-50k`` (the first 50,000 characters)
+each run's stop line (a budget spent, or held-out stopped improving: the early stop, on by
+default), the targets of issue 17 met or missed (never worse compares every pair of budgets per
+corpus and family), and a plot of held-out nats against the budget (log x) with each run's
+learning curve and the bz2 line. ``sherlock-50k`` (the first 50,000 characters)
 checks that a small corpus is not memorised: its 60 s figure must be no worse than its 15 s one.
 On a quiet machine, nothing else running::
 
@@ -78,7 +80,8 @@ def run_one(family: str, corpus: Corpus, seconds: float, device: str, seed: int)
            "nats": training["val_bpc"] * math.log(2), "bpc": training["val_bpc"],
            "train_seconds": training["train_seconds"], "steps": training["fit"]["steps"],
            "tokens_per_second": training["fit"]["tokens_per_second"], "row": training["sizing"]["row"],
-           "chosen": training["sizing"]["chosen"], "parameters": model.info()["parameters"], "curve": curve}
+           "chosen": training["sizing"]["chosen"], "parameters": model.info()["parameters"],
+           "stopped_by": training["fit"]["stopped"], "stop_line": training["stopped"], "curve": curve}
     print(json.dumps({k: v for k, v in run.items() if k != "curve"}), file=sys.stderr, flush=True)
     return run
 
@@ -156,13 +159,16 @@ def markdown(runs: list[dict[str, Any]], found: list[tuple[str, bool | None, str
              where: dict[str, str], command: str, plot_path: Path) -> str:
     out = [f"\n## Scaling at the sizing rule's sizes (`bench/scaling.py`), {where['date']}\n",
            f"Machine: {where['cpu']}; load average at the start {where['load']}, at the end "
-           f"{machine()['load']}. Command: `{command}`. Whole validation split, seed 0, char level.\n",
-           "| corpus | family | budget s | trained s | row | parameters | steps | train tok/s | nats/char "
-           "| bits/char |",
-           "| --- | --- | --: | --: | --- | --: | --: | --: | --: | --: |"]
-    out += [f"| {r['corpus']} | {r['family']} | {r['budget']:g} | {r['train_seconds']:.0f} | {r['row']} | "
-            f"{r['parameters']:,} | {r['steps']} | {r['tokens_per_second']:,.0f} | {r['nats']:.3f} | {r['bpc']:.3f} |"
-            for r in runs]
+           f"{machine()['load']}. Command: `{command}`. Whole validation split, seed 0, char level, default "
+           "options (early stop on: patience 5 of 20 validations spread over the budget).\n",
+           "| corpus | family | budget s | trained s | stopped by | row | parameters | steps | train tok/s "
+           "| nats/char | bits/char |",
+           "| --- | --- | --: | --: | --- | --- | --: | --: | --: | --: | --: |"]
+    out += [f"| {r['corpus']} | {r['family']} | {r['budget']:g} | {r['train_seconds']:.0f} | {r['stopped_by']} | "
+            f"{r['row']} | {r['parameters']:,} | {r['steps']} | {r['tokens_per_second']:,.0f} | {r['nats']:.3f} | "
+            f"{r['bpc']:.3f} |" for r in runs]
+    out.append("\nEach run's stop line (`training[\"stopped\"]`):\n")
+    out += [f"- {r['family']} on {r['corpus']}, {r['budget']:g} s: {r['stop_line']}" for r in runs]
     out.append("\nbz2 -9 on the same split: " + ", ".join(f"{k} {v:.3f} nats/char" for k, v in lines.items()) + "\n")
     out += ["| target | met | figures |", "| --- | --- | --- |"]
     out += [f"| {what} | {'not run' if ok is None else 'met' if ok else 'MISSED'} | {why} |" for what, ok, why in found]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+import time
 
 import pytest
 
@@ -104,6 +106,65 @@ def test_keeps_best_weights_and_stops_early():
     assert len(result.history) == 3
     assert re.fullmatch(r"stopped at \d+ s \(step 4\): held-out bits/char stopped improving for 2 evaluations",
                         result.message)
+
+
+def test_patience_zero_never_stops_early():
+    result = fit(Bigram(), PATTERN, [1, 1, 1, 1] * 50, config(max_steps=60, patience=0, batching="random"))
+    assert result.stopped == "max_steps" and result.steps == 60 and result.patience is None
+
+
+def test_the_stop_line_gives_the_tasks_advice():
+    task = Bigram()
+    task.plateau_hint = "a larger model (-o width=64) could use the rest of the budget"
+    result = fit(task, PATTERN, [1, 1, 1, 1] * 50, config(max_steps=200, patience=2, batching="random"))
+    assert result.message.endswith("stopped improving for 2 evaluations; " + task.plateau_hint)
+    assert result.to_json()["patience"] == 2
+
+
+def test_validations_spread_over_a_seconds_budget():
+    """``eval_every`` unset: regular validations every max_seconds / EVALUATIONS, by the clock."""
+    from toolkit.neural.trainer import EVALUATIONS
+
+    budget = 1.0
+    result = fit(Bigram(), PATTERN, PATTERN[:100], config(max_steps=None, max_seconds=budget, eval_every=None,
+                                                          batching="random"))
+    seconds = [h["seconds"] for h in result.history]
+    regular = [s for s in seconds if s >= budget / EVALUATIONS]
+    assert EVALUATIONS // 2 <= len(regular) <= EVALUATIONS + 1  # spread over the budget, not bunched at the start
+    # each is scheduled every max_seconds / EVALUATIONS; the time recorded is after its own scoring, so allow jitter
+    assert all(b - a >= budget / EVALUATIONS * 0.8 for a, b in itertools.pairwise(regular[:-1]))
+    assert len(seconds) > len(regular) and seconds[0] < budget / EVALUATIONS / 2  # dense at the start
+    assert "max_seconds / 20" in result.evaluations
+
+
+class SlowToValidate(Bigram):
+    """A validation costs far more than the clock cadence's interval."""
+
+    def loss(self, model, x, y, state):
+        if not model.training:
+            time.sleep(0.01)
+        return super().loss(model, x, y, state)
+
+
+def test_costly_validations_space_out_under_a_seconds_budget():
+    """Validating may take only a small share of a seconds budget, however the interval falls."""
+    from toolkit.neural.trainer import EVAL_SHARE
+
+    budget = 1.5
+    result = fit(SlowToValidate(), PATTERN, PATTERN[:100],
+                 config(max_steps=None, max_seconds=budget, eval_every=None, batching="random"))
+    evaluation = 0.01 * 100 / 8  # 100 validation tokens in windows of seq_len 8, each loss call sleeping
+    assert len(result.history) <= 2 + budget / (evaluation / EVAL_SHARE) + 4  # first, last, early ones
+    assert result.stopped == "max_seconds"
+
+
+def test_a_step_budget_spreads_validations_when_eval_every_is_unset():
+    from toolkit.neural.trainer import EVALUATIONS
+
+    result = fit(Bigram(), PATTERN, PATTERN[:100], config(max_steps=200, eval_every=None, batching="random"))
+    every = 200 // EVALUATIONS
+    assert [h["step"] for h in result.history if h["step"] >= every] == list(range(every, 201, every))
+    assert result.evaluations == f"every {every} steps"
 
 
 def test_time_budget():

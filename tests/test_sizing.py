@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -9,23 +10,30 @@ from textgen_gpt2 import GPT2Options
 from textgen_lstm import LSTMOptions
 
 from toolkit.options import describe
-from toolkit.sizing import SMALL_CORPUS, TABLES, apply, choose, fit_to_corpus, table_markdown
+from toolkit.sizing import (
+    DEFAULT_PATIENCE,
+    SMALL_CORPUS,
+    TABLES,
+    Sizing,
+    apply,
+    choose,
+    fit_to_corpus,
+    next_size_up,
+    plateau_hint,
+    table_markdown,
+    weights,
+)
 
 LARGE = 1_000_000  # Tiny Shakespeare's training split is about this long
 TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 40
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "sizing.md"
 
 
-def params(family: str, row: dict) -> int:
-    """Rough weight count of a row's model (the order of rows must follow it)."""
-    if family == "lstm":
-        return 4 * row["hidden_size"] * (row["hidden_size"] + row["embedding_size"]) * row["layers"]
-    return 12 * row["layers"] * row["width"] ** 2
 
 
 @pytest.mark.parametrize("family", list(TABLES))
 def test_longer_budget_never_picks_a_smaller_model(family):
-    sizes = [params(family, choose(family, seconds=s, steps=None, corpus_chars=LARGE, device="cpu")[0].values)
+    sizes = [weights(family, choose(family, seconds=s, steps=None, corpus_chars=LARGE, device="cpu")[0].values)
              for s in (15, 60, 85, 150, 300, 600, 3600)]
     assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
 
@@ -44,7 +52,7 @@ def test_small_corpus_gets_a_smaller_model_and_more_dropout(family):
     big, _ = choose(family, seconds=600, steps=None, corpus_chars=LARGE, device="cpu")
     for chars in (5_000, 50_000, SMALL_CORPUS - 1):
         small, why = choose(family, seconds=600, steps=None, corpus_chars=chars, device="cpu")
-        assert params(family, small.values) < params(family, big.values) / 3
+        assert weights(family, small.values) < weights(family, big.values) / 3
         assert small.values["dropout"] > big.values["dropout"] and "capped for the small corpus" in why
     # a short budget on a small corpus is capped the same way: the corpus, not the clock, limits it
     assert choose(family, seconds=15, steps=None, corpus_chars=50_000, device="cpu")[0].name == "small-corpus"
@@ -115,14 +123,15 @@ def test_options_mark_automatic_fields(plugin):
     from toolkit import registry
 
     rows = {r["name"]: r for r in describe(registry.get(plugin).Options)}
-    for name in TABLES[plugin][0].values:
+    for name in [*TABLES[plugin][0].values, "patience", "eval_every"]:
         assert rows[name]["auto"] and rows[name]["default"] is None, name
     assert not rows["max_seconds"]["auto"]
 
 
 def test_gpt2_preset_or_source_names_the_shape():
     sized, sizing = GPT2Options(preset="baby", max_seconds=600).sized(LARGE, "cpu")
-    assert sizing.row == "none" and "preset=baby" in sizing.reason and not sizing.chosen
+    assert sizing.row == "none" and "preset=baby" in sizing.reason
+    assert sizing.chosen == {"patience": DEFAULT_PATIENCE}  # no size chosen, but it still stops early
     assert (sized.lr, sized.dropout, sized.batch_size, sized.layers) == (3e-3, 0.0, 12, None)
     sized, sizing = GPT2Options(source="distilgpt2", lr=5e-5).sized(LARGE, "cpu")
     assert sized.lr == 5e-5 and "fine-tuning distilgpt2" in sizing.reason and sizing.set_by_user == ["lr"]
@@ -162,3 +171,73 @@ def test_demo_neural_models_take_their_sizes_from_the_rule():
     for recipe in neural:
         fixed = set(recipe.options) & ({"preset", *TABLES[recipe.plugin][0].values})
         assert not fixed, f"demo recipe {recipe.label} fixes {fixed}"
+
+
+@pytest.mark.parametrize("options", [LSTMOptions(max_seconds=600), GPT2Options(max_seconds=600),
+                                     GPT2Options(preset="baby")])
+def test_early_stop_is_on_by_default_and_reported(options):
+    family = "lstm" if isinstance(options, LSTMOptions) else "gpt2"
+    sized, sizing = (apply(family, options, corpus_chars=LARGE, device="cpu") if family == "lstm"
+                     else options.sized(LARGE, "cpu"))
+    assert sized.patience == DEFAULT_PATIENCE and sizing.chosen["patience"] == DEFAULT_PATIENCE
+    assert f"patience={DEFAULT_PATIENCE}" in sizing.summary()
+
+
+@pytest.mark.parametrize("patience", [0, 2])
+def test_your_patience_wins_and_zero_is_never(patience):
+    sized, sizing = apply("lstm", LSTMOptions(max_seconds=60, patience=patience), corpus_chars=LARGE, device="cpu")
+    assert sized.patience == patience and "patience" in sizing.set_by_user and "patience" not in sizing.chosen
+
+
+@pytest.mark.parametrize("family", list(TABLES))
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_next_size_up_is_the_next_larger_row(family, device):
+    """The stop line names the next row up of the table; past the largest, a wider model."""
+    rows = [r.values for r in TABLES[family] if r.max_corpus is not None or r.device == device]
+    by_size = sorted(rows, key=lambda v: weights(family, v))
+    for small, big in itertools.pairwise(by_size):
+        up = next_size_up(family, small, device)
+        if weights(family, big) > weights(family, small):
+            assert up and all(big[k] == v for k, v in up.items())
+            assert weights(family, {**small, **up}) > weights(family, small)
+    largest = by_size[-1]
+    up = next_size_up(family, largest, device)
+    width = "hidden_size" if family == "lstm" else "width"
+    assert list(up) == [width] and largest[width] < up[width] <= 1.5 * largest[width]
+    if family == "gpt2":
+        assert up[width] % largest["heads"] == 0
+
+
+def test_plateau_hint_names_a_larger_model_or_more_text():
+    long_row = choose("lstm", seconds=600, steps=None, corpus_chars=LARGE, device="cpu")[0]
+    model = {k: long_row.values[k] for k in ("embedding_size", "hidden_size", "layers")}
+    hint = plateau_hint("lstm", Sizing(long_row.name, ""), model, "cpu")
+    bigger = next_size_up("lstm", model, "cpu")["hidden_size"]
+    assert hint == f"a larger model (-o hidden_size={bigger}) could use the rest of the budget"
+    assert bigger > long_row.values["hidden_size"]
+    small = choose("lstm", seconds=600, steps=None, corpus_chars=50_000, device="cpu")[0]
+    assert "more text" in plateau_hint("lstm", Sizing(small.name, ""), model, "cpu")
+    baby = {"layers": 4, "heads": 4, "width": 128}  # a preset: sized by no row, still a next size up
+    assert plateau_hint("gpt2", Sizing("none", ""), baby, "cpu").startswith("a larger model (-o layers=")
+
+
+def test_training_stops_early_by_default_and_says_so(tmp_path, capsys):
+    """A validation text the training text contradicts: held-out gets worse, so training stops itself."""
+    pytest.importorskip("torch")
+    import toolkit
+    from toolkit.data.corpora import Corpus
+
+    contrary = Corpus("contrary", "abc" * 900 + "cba" * 100)
+    tiny = {"embedding_size": 8, "hidden_size": 16, "batch_size": 4, "seq_len": 16, "lr": 0.02, "warmup_steps": 2,
+            "eval_tokens": 128, "device": "cpu"}
+    model = toolkit.train("lstm", contrary, max_steps=300, eval_every=2, **tiny)
+    training, fit = model.training, model.training["fit"]
+    assert fit["stopped"] == "patience" and fit["steps"] < 300 and fit["patience"] == DEFAULT_PATIENCE
+    line = training["stopped"]
+    assert f"held-out bits/char stopped improving for {DEFAULT_PATIENCE} evaluations; the corpus" in line
+    assert line in capsys.readouterr().err  # said in one line as training ends
+    assert training["sizing"]["chosen"]["patience"] == DEFAULT_PATIENCE
+    assert fit["best_val_bpc_estimate"] == min(h["val_bpc_estimate"] for h in training["history"])
+    assert len([h for h in training["history"] if h["step"] > fit["best_step"]]) == DEFAULT_PATIENCE
+    never = toolkit.train("lstm", contrary, max_steps=40, eval_every=2, patience=0, progress=False, **tiny)
+    assert never.training["fit"]["stopped"] == "max_steps" and never.training["fit"]["steps"] == 40

@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import TextgenError
+from .sizing import DEFAULT_PATIENCE, auto
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,7 +58,8 @@ class TrainingOptions(Options):
     grad_clip: float = Field(1.0, gt=0, description="Maximum global gradient norm.")
     max_steps: int | None = Field(None, ge=1, description="Optimizer steps (default 2000 unless max_seconds is set).")
     max_seconds: float | None = Field(None, gt=0, description="Training time budget in seconds.")
-    patience: int | None = Field(None, ge=1, description="Stop after this many validations without improvement.")
+    patience: int | None = auto("Stop after this many validations without a new best held-out figure (0: never)",
+                                how=f"{DEFAULT_PATIENCE}, the validations spread over the budget", ge=0)
     device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train and run (bf16 on CUDA).")
     cpu_threads: int | None = Field(None, ge=1, description="torch threads on the CPU, for training and generation "
                                                             "(default: TEXTGEN_THREADS, else the cores other jobs "

@@ -14,6 +14,7 @@ comes from.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -27,6 +28,12 @@ TINY_CORPUS, SMALL_CORPUS, MEDIUM_CORPUS = 20_000, 150_000, 500_000
 MIN_WINDOWS_PER_STREAM = 8
 #: What a budget means when neither seconds nor steps are set (the plugins' own default).
 DEFAULT_STEPS = 2000
+#: Validations without a new best before training stops early (``patience``; 0 never stops early). The
+#: trainer spreads its validations over the budget (`toolkit.neural.trainer.EVALUATIONS`, 20), so 5 in a row
+#: without a new best is a quarter of the budget on a plateau, not noise.
+DEFAULT_PATIENCE = 5
+#: The options that make a family's model larger, as the stop line's "a larger model (...)" names them.
+SIZE_KEYS = {"lstm": ("hidden_size", "layers"), "gpt2": ("layers", "heads", "width")}
 
 
 @dataclass(frozen=True)
@@ -107,9 +114,9 @@ TABLES: dict[str, list[Row]] = {
 }
 
 
-def auto(description: str, **constraints: Any) -> Any:
+def auto(description: str, how: str = "from the budget, corpus and device", **constraints: Any) -> Any:
     """A pydantic field the rule fills when the user leaves it unset; ``textgen options`` marks it auto."""
-    return Field(None, description=f"{description}; auto: from the budget, corpus and device (docs/sizing.md).",
+    return Field(None, description=f"{description}; auto: {how} (docs/sizing.md).",
                  json_schema_extra={"auto": True}, **constraints)
 
 
@@ -166,18 +173,59 @@ def apply(family: str, options: M, *, corpus_chars: int, device: str, tokens: in
     """``options`` with every unset sized field filled from the rule's row, and the `Sizing` to record.
 
     The row follows the corpus's characters; batch and context are fitted to its ``tokens``
-    (fewer than characters at word or BPE level; default: the characters). With ``skip`` (a
-    preset or a pretrained source names the shape) nothing is chosen and the `Sizing` says why.
+    (fewer than characters at word or BPE level; default: the characters). An unset ``patience``
+    (training options) becomes `DEFAULT_PATIENCE`, so training stops early by default. With
+    ``skip`` (a preset or a pretrained source names the shape) no size is chosen and the `Sizing`
+    says why.
     """
     steps = getattr(options, "max_steps", None)
     seconds = getattr(options, "max_seconds", None)
     row, reason = choose(family, seconds=seconds, steps=steps, corpus_chars=corpus_chars, device=device)
-    values = fit_to_corpus(row.values, corpus_chars if tokens is None else tokens)
+    stopping = {"patience": DEFAULT_PATIENCE} if "patience" in type(options).model_fields else {}
+    values = {**fit_to_corpus(row.values, corpus_chars if tokens is None else tokens), **stopping}
     mine = [k for k in values if getattr(options, k) is not None]
-    if skip:
-        return options, Sizing("none", why_skipped, {}, mine)
+    if skip:  # a preset or a source names the shape; when to stop early is still the rule's
+        values, row, reason = stopping, Row("none", why_skipped, {}), why_skipped
     chosen = {k: v for k, v in values.items() if k not in mine}
     return options.model_copy(update=chosen), Sizing(row.name, reason, chosen, mine)
+
+
+def weights(family: str, values: dict[str, Any]) -> int:
+    """Rough weight count of a model of these sizes (LSTM gates, or GPT-2's 12 x layers x width squared)."""
+    if family == "lstm":
+        return 4 * values["hidden_size"] * (values["hidden_size"] + values["embedding_size"]) * values["layers"]
+    return 12 * values["layers"] * values["width"] ** 2
+
+
+def next_size_up(family: str, model: dict[str, int], device: str) -> dict[str, int]:
+    """The size options (`SIZE_KEYS`) of the smallest row for ``device`` larger than ``model``.
+
+    Past the table's largest row: the width (LSTM hidden_size, GPT-2 width) grown 1.2x, rounded up to a
+    multiple of 64 that GPT-2's heads divide.
+    """
+    kind = "cuda" if device == "cuda" else "cpu"
+    rows = [r.values for r in TABLES[family] if r.max_corpus is not None or r.device == kind]
+    larger = [v for v in rows if weights(family, v) > weights(family, model)]
+    keys = SIZE_KEYS[family]
+    if larger:
+        up = min(larger, key=lambda v: weights(family, v))
+        return {k: up[k] for k in keys if up[k] != model[k]}
+    width = "hidden_size" if family == "lstm" else "width"
+    step = math.lcm(64, model.get("heads", 1))
+    return {width: math.ceil(model[width] * 1.2 / step) * step}
+
+
+def plateau_hint(family: str, sizing: Sizing, model: dict[str, int], device: str) -> str:
+    """The stop line's advice when the held-out figure stopped improving before the budget ended.
+
+    A model the corpus capped (a corpus row) stopped because the text ran out, so a larger model would
+    memorise it sooner: the advice is more text. Otherwise the next size up from the table.
+    """
+    capped = next((r for r in TABLES[family] if r.name == sizing.row and r.max_corpus is not None), None)
+    if capped is not None:
+        return "the corpus, not the budget, limits this model: more text would use the rest of the budget"
+    options = " ".join(f"-o {k}={v}" for k, v in next_size_up(family, model, device).items())
+    return f"a larger model ({options}) could use the rest of the budget"
 
 
 def table_markdown(family: str) -> str:

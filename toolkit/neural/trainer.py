@@ -6,11 +6,13 @@ gives every plugin the same things: AdamW with weight decay on matrices only,
 gradient clipping, linear warm-up then cosine decay, bf16 autocast on CUDA,
 a held-out estimate in bits per character (``val_bpc_estimate``, on the fixed
 evaluation slice of `toolkit.data.heldout`, unknown characters charged as `score` charges
-them) every ``eval_every`` steps and at doubling steps before that, so the learning
-curve is dense early; the best weights on that estimate kept and restored at the end;
-early stopping; step and wall-clock budgets; resumable checkpoints (written every
-``eval_every`` steps and on Ctrl-C, never holding non-finite weights, and refused on
-resume if they do); one clear line on divergence; progress in bits per character (a tqdm bar on a terminal,
+them) at regular validations (`_Cadence`: every ``eval_every`` steps, or by default
+`EVALUATIONS` of them spread over the budget) and a few more before the first, so the
+learning curve is dense early; the best weights on that estimate kept and restored at
+the end; early stopping after ``patience`` validations without a new best, said in one
+line; step and wall-clock budgets; resumable checkpoints (written at every regular
+validation and on Ctrl-C, never holding non-finite weights, and refused on resume if
+they do); one clear line on divergence; progress in bits per character (a tqdm bar on a terminal,
 a line every few seconds in a log);
 seeded reproducible CPU runs; and torchrun / DistributedDataParallel.
 
@@ -48,6 +50,11 @@ from .device import DEVICES, autocast, distributed, pick_device, use_cpu_threads
 from .progress import progress_bar
 
 CHECKPOINT_FORMAT = "textgen-train-state"
+#: Regular validations spread over the budget when ``eval_every`` is unset, so that ``patience`` of them in a
+#: row without a new best (the rule's 5: a quarter of the budget) is a plateau rather than noise.
+EVALUATIONS = 20
+#: Under a seconds budget, at most this share of the time goes to regular validations (they space out further).
+EVAL_SHARE = 0.05
 #: ``callback(step, record)`` after every step; raising KeyboardInterrupt there saves and stops like Ctrl-C.
 Callback = Callable[[int, dict[str, Any]], None]
 
@@ -61,8 +68,9 @@ class Task:
     """
 
     module: nn.Module
-    #: Suggested when validation stops improving before the budget ends, e.g. ``"-o hidden_size=768"``.
-    larger_model_hint: str = ""
+    #: The stop line's advice when validation stops improving before the budget ends, e.g.
+    #: ``"a larger model (-o hidden_size=768) could use the rest of the budget"`` (`toolkit.sizing.plateau_hint`).
+    plateau_hint: str = ""
 
     def init_state(self, batch_size: int, device: torch.device) -> Any:
         """State at the start of a stream: an RNN's zero hidden state, or None (the default)."""
@@ -93,9 +101,11 @@ class TrainConfig:
     weight_decay: float = 0.0  #: AdamW decay, applied to matrices (dim >= 2) only
     betas: tuple[float, float] = (0.9, 0.99)
     grad_clip: float | None = 1.0  #: max global gradient norm; None turns clipping off
-    eval_every: int = 250  #: steps between validations (and checkpoints)
+    #: steps between regular validations (and checkpoints); None: `EVALUATIONS` spread over the budget, by the
+    #: clock under ``max_seconds`` (at most `EVAL_SHARE` of it spent validating), else over ``max_steps``
+    eval_every: int | None = 250
     eval_tokens: int | None = 65536  #: size of the evaluation slice, spread over the split; None for all
-    patience: int | None = None  #: stop after this many validations without a new best
+    patience: int | None = None  #: stop after this many validations without a new best; None or 0: never
     device: str = "auto"
     cpu_threads: int | None = None  #: torch threads when training on the CPU; None: the toolkit's rule
     seed: int = 0
@@ -106,13 +116,12 @@ class TrainConfig:
             raise ValueError("give max_steps or max_seconds (or both): training needs a budget")
         positive = {"batch_size": self.batch_size, "seq_len": self.seq_len, "eval_every": self.eval_every,
                     "lr": self.lr, "max_steps": self.max_steps, "max_seconds": self.max_seconds,
-                    "eval_tokens": self.eval_tokens, "patience": self.patience, "grad_clip": self.grad_clip,
-                    "cpu_threads": self.cpu_threads}
+                    "eval_tokens": self.eval_tokens, "grad_clip": self.grad_clip, "cpu_threads": self.cpu_threads}
         for name, value in positive.items():
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value!r}")
         for name, value in {"warmup_steps": self.warmup_steps, "weight_decay": self.weight_decay,
-                            "min_lr": self.min_lr, "seed": self.seed}.items():
+                            "min_lr": self.min_lr, "seed": self.seed, "patience": self.patience}.items():
             if value is not None and not value >= 0:
                 raise ValueError(f"{name} must be >= 0, got {value!r}")
         if self.batching not in ("contiguous", "random"):
@@ -151,6 +160,8 @@ class TrainResult:
     curve: list[dict[str, Any]] = field(default_factory=list)  #: ``training["curve"]`` points, resumed runs included
     curve_slice: dict[str, Any] = field(default_factory=dict)
     cpu_threads: int | None = None  #: torch CPU threads the toolkit's rule chose (None on a GPU)
+    patience: int | None = None  #: validations without a new best that stop training (None: never)
+    evaluations: str = ""  #: when the regular validations ran, in words (`_Cadence.describe`)
 
     @property
     def tokens_per_second(self) -> float:
@@ -239,13 +250,51 @@ def _finite(tensors: dict[str, torch.Tensor]) -> bool:
     return all(bool(torch.isfinite(t).all()) for t in tensors.values() if t.is_floating_point())
 
 
-def _eval_schedule(eval_every: int) -> set[int]:
-    """Extra validations before the first ``eval_every``: steps doubling from eval_every/16, so curves start dense."""
-    step, steps = max(1, eval_every // 16), set()
-    while step < eval_every:
-        steps.add(step)
+def _doubling(every: int) -> list[int]:
+    """Steps doubling from every/16 up to (not including) ``every``: the early validations of a step cadence."""
+    step, steps = max(1, every // 16), []
+    while step < every:
+        steps.append(step)
         step *= 2
     return steps
+
+
+class _Cadence:
+    """When to validate: regular validations (which also checkpoint), and early ones so curves start dense.
+
+    By steps, every ``eval_every`` (or, unset under a step budget, every ``max_steps / EVALUATIONS``).
+    Unset under a seconds budget, by the clock: every ``max_seconds / EVALUATIONS`` seconds, spaced
+    further while a validation costs more than `EVAL_SHARE` of that, so early stopping's ``patience``
+    counts validations spread over the whole budget however fast the model trains. Either way the
+    early ones fall at about 1/16, 1/8, 1/4 and 1/2 of the first interval.
+    """
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.by_clock = config.eval_every is None and config.max_seconds is not None
+        if self.by_clock:
+            self.every: float = config.max_seconds / EVALUATIONS  # type: ignore[operator]
+        else:
+            self.every = config.eval_every or max(1, (config.max_steps or 0) // EVALUATIONS)
+        self.early: list[float] = ([self.every / 2**k for k in (4, 3, 2, 1)] if self.by_clock
+                                   else list(_doubling(int(self.every))))
+        self.next = self.every
+
+    def due(self, step: int, elapsed: float, eval_seconds: float) -> bool | None:
+        """True: a regular validation now; False: an early one; None: not now."""
+        if not self.by_clock:
+            return True if step % self.every == 0 else False if step in self.early else None
+        passed = bool(self.early) and elapsed >= self.early[0]
+        self.early = [mark for mark in self.early if mark > elapsed]  # every early mark is before the first regular
+        if elapsed >= self.next:
+            self.next = elapsed + max(self.every, eval_seconds / EVAL_SHARE)
+            return True
+        return False if passed else None
+
+    def describe(self) -> str:
+        if self.by_clock:
+            return (f"every {self.every:.3g} s (max_seconds / {EVALUATIONS}), or more while a validation takes "
+                    f"over {EVAL_SHARE:.0%} of that")
+        return f"every {self.every} steps"
 
 
 class _Loop:
@@ -274,7 +323,7 @@ class _Loop:
         self.seconds_before = 0.0  # training seconds of the run this one resumes
         self.started = time.perf_counter()
         self.eval_seconds = 0.0  # how long the last validation took (0 until one ran)
-        self.early_evals = _eval_schedule(config.eval_every)
+        self.cadence = _Cadence(config)
         self.tokens, self.loss_value, self.last_eval = 0, math.nan, -1
         self.chars_per_token = 1.0
 
@@ -344,8 +393,11 @@ class _Loop:
         nats = self.evaluate(rows) * held.tokens + held.unknown_nats
         return nats / held.chars / math.log(2)
 
-    def _validate(self, rows: torch.Tensor, held: HeldOut) -> None:
-        """Estimate on the slice, keep the best weights, record a curve point; time it for the budget."""
+    def _validate(self, rows: torch.Tensor, held: HeldOut, regular: bool = True) -> None:
+        """Estimate on the slice, keep the best weights, record a curve point; time it for the budget.
+
+        A regular validation (not an early one) and the last one write a checkpoint.
+        """
         began = time.perf_counter()
         bpc = self._estimate(rows, held)
         if not math.isfinite(bpc):
@@ -362,9 +414,9 @@ class _Loop:
         self.curve.append({"seconds": seconds, "tokens": tokens, "chars": round(tokens * self.chars_per_token),
                            "val_bpc_estimate": bpc})
         self.last_eval = self.step
-        if self.step % self.config.eval_every == 0 or self._stop_reason(time.perf_counter() - self.started):
+        if regular or self._stop_reason(time.perf_counter() - self.started):
             self.save()
-        self.eval_seconds = time.perf_counter() - began
+        self.eval_seconds = self._most(time.perf_counter() - began)
 
     def _bpc(self, nats_per_token: float) -> float:
         return nats_per_token / self.chars_per_token / math.log(2)
@@ -449,14 +501,17 @@ class _Loop:
 
     # -- the loop -------------------------------------------------------------------------
 
+    def _most(self, seconds: float) -> float:
+        """The largest of every process's ``seconds``, so timed decisions (stop, validate) agree across them."""
+        if self.world > 1:
+            t = torch.tensor([seconds], dtype=torch.float64, device=self.device)
+            torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+            seconds = float(t)
+        return seconds
+
     def _elapsed(self) -> float:
         """Seconds since this call started, the same on every process (their maximum) so they stop together."""
-        elapsed = time.perf_counter() - self.started
-        if self.world > 1:
-            t = torch.tensor([elapsed], dtype=torch.float64, device=self.device)
-            torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-            elapsed = float(t)
-        return elapsed
+        return self._most(time.perf_counter() - self.started)
 
     def _stop_reason(self, elapsed: float) -> str:
         """Why to stop before the next step ("" to go on); a time budget keeps room for the last validation."""
@@ -465,7 +520,7 @@ class _Loop:
             return "max_steps"
         if cfg.max_seconds is not None and elapsed + self.eval_seconds >= cfg.max_seconds:
             return "max_seconds"
-        if cfg.patience is not None and self.bad_evals >= cfg.patience:
+        if cfg.patience and self.bad_evals >= cfg.patience:
             return "patience"
         return ""
 
@@ -503,7 +558,7 @@ class _Loop:
         """Until a validation is timed, guess it from the first step: a forward pass is ~1/3 of a step."""
         if not self.eval_seconds:
             tokens_per_step = self.config.batch_size * self.config.seq_len
-            self.eval_seconds = first_step_seconds * rows.numel() / tokens_per_step / 3
+            self.eval_seconds = self._most(first_step_seconds * rows.numel() / tokens_per_step / 3)
 
     def _show(self, bar: Any, record: dict[str, Any]) -> None:
         """The progress bar, in bits per character; the held-out estimate only once there is one."""
@@ -524,8 +579,9 @@ class _Loop:
     def _after_step(self, rows: torch.Tensor, held: HeldOut, lr: float, bar: Any) -> None:
         record: dict[str, Any] = {"step": self.step, "loss": self.loss_value, "lr": lr,
                                   "train_bpc": self._bpc(self.loss_value)}
-        if self.step % self.config.eval_every == 0 or self.step in self.early_evals:
-            self._validate(rows, held)
+        regular = self.cadence.due(self.step, self._elapsed() if self.cadence.by_clock else 0.0, self.eval_seconds)
+        if regular is not None:
+            self._validate(rows, held, regular)
             record["val_bpc_estimate"] = self.history[-1]["val_bpc_estimate"]
         self._show(bar, record)
         if self.callback is not None:
@@ -534,8 +590,7 @@ class _Loop:
     def _message(self, stopped: str, seconds: float) -> str:
         cfg = self.config
         if stopped == "patience":
-            hint = self.task.larger_model_hint
-            tail = f"; a larger model ({hint}) could use the rest of the budget" if hint else ""
+            tail = f"; {self.task.plateau_hint}" if self.task.plateau_hint else ""
             return (f"stopped at {seconds:.0f} s (step {self.step}): held-out bits/char stopped improving for "
                     f"{cfg.patience} evaluations{tail}")
         budget = f"max_steps={cfg.max_steps}" if stopped == "max_steps" else f"max_seconds={cfg.max_seconds:g}"
@@ -581,4 +636,5 @@ class _Loop:
                            message=message, seconds=seconds,
                            tokens=self.tokens, device=str(self.device), world_size=self.world,
                            resumed_from=resumed_from, history=self.history, curve=self.curve,
-                           curve_slice=held.describe())
+                           curve_slice=held.describe(), patience=cfg.patience or None,
+                           evaluations=self.cadence.describe())

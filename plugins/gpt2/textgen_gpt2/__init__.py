@@ -57,7 +57,8 @@ class GPT2Options(TrainingOptions):
     weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay on weight matrices.")
     batch_size: int | None = auto("Random context windows per step (per process; 12 with a preset)", ge=1)
     seq_len: int | None = Field(None, ge=2, description="Training window in tokens (default: the context length).")
-    eval_every: int = Field(250, ge=1, description="Steps between validations and checkpoints.")
+    eval_every: int | None = auto("Steps between validations and checkpoints", how="20 validations spread over the "
+                                  "budget, by the clock under max_seconds", ge=1)
     eval_tokens: int = Field(16384, ge=2, description="Validation tokens scored at each validation.")
 
     @field_validator("level", mode="before")

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from toolkit.data.corpora import Corpus
 from toolkit.data.heldout import HeldOut
 from toolkit.neural import Task, TrainConfig, TrainResult, fit, pick_device, seed_everything
+from toolkit.sizing import plateau_hint
 
 from . import checkpoints
 from .decoding import context_length
@@ -76,7 +77,8 @@ def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
         eval_tokens=options.eval_tokens, patience=options.patience, device=options.device,
         cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
     task = CausalLMTask(model, vocab.bos)
-    task.larger_model_hint = "" if options.source else f"-o width={2 * model.config.n_embd}"
+    shape = {"layers": model.config.n_layer, "heads": model.config.n_head, "width": model.config.n_embd}
+    task.plateau_hint = "" if options.source else plateau_hint("gpt2", sizing, shape, device.type)
     result = fit(task, vocab.encode(corpus.train), HeldOut.from_text(corpus.val, vocab, options.eval_tokens), config,
                  train_chars=len(corpus.train), checkpoint_dir=out / "train-state" if out is not None else None)
     return model.eval(), vocab, result, sizing

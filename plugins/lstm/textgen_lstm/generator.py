@@ -24,7 +24,7 @@ from toolkit import Generator, Tokenized
 from toolkit.data.corpora import Corpus
 from toolkit.data.tokenize import CharTokenizer, Tokenizer, WordTokenizer
 from toolkit.options import TrainingOptions
-from toolkit.sizing import apply, auto
+from toolkit.sizing import apply, auto, plateau_hint
 
 if TYPE_CHECKING:
     import torch
@@ -56,7 +56,8 @@ class LSTMOptions(TrainingOptions):
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay on weight matrices.")
     batch_size: int | None = auto("Parallel text streams per step (per process)", ge=1)
     seq_len: int | None = auto("Truncated back-propagation length in tokens", ge=1)
-    eval_every: int = Field(500, ge=1, description="Steps between validations and checkpoints.")
+    eval_every: int | None = auto("Steps between validations and checkpoints", how="20 validations spread over the "
+                                  "budget, by the clock under max_seconds", ge=1)
     eval_tokens: int = Field(32768, ge=1, description="Validation tokens scored at each validation.")
     start_resets: float = Field(0.1, ge=0, le=1, description="Fraction of training windows started from the zero "
                                                            "state, the state generation and scoring start from.")
@@ -103,8 +104,9 @@ class LSTMGenerator(Tokenized, Generator):
             tokenizer = WordTokenizer.fit(corpus.train, options.max_vocab)
         tied = options.hidden_size or options.embedding_size  # tied weights: the user's one size wins
         train_ids = tokenizer.encode(corpus.train)
+        device = pick_device(options.device).type
         options, sizing = apply("lstm", options, corpus_chars=len(corpus.train), tokens=len(train_ids),
-                                device=pick_device(options.device).type)
+                                device=device)
         if options.tie_weights:
             size = tied or options.hidden_size
             options = options.model_copy(update={"embedding_size": size, "hidden_size": size})
@@ -120,7 +122,7 @@ class LSTMGenerator(Tokenized, Generator):
             eval_every=options.eval_every, eval_tokens=options.eval_tokens, patience=options.patience,
             device=options.device, cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
         task = LSTMTask(module, options.start_resets)
-        task.larger_model_hint = f"-o hidden_size={2 * module.config['hidden_size']}"
+        task.plateau_hint = plateau_hint("lstm", sizing, module.config, device)
         held = HeldOut.from_text(corpus.val, tokenizer, options.eval_tokens)
         result = fit(task, train_ids, held, config, train_chars=len(corpus.train),
                      checkpoint_dir=out / "train-state" if out is not None else None)
