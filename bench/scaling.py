@@ -11,6 +11,7 @@ checks that a small corpus is not memorised: its 60 s figure must be no worse th
 On a quiet machine, nothing else running::
 
     flock /tmp/textgen-bench.lock python bench/scaling.py --record
+    python bench/scaling.py --record --lock /tmp/textgen-bench.lock   # the lock around each run only
     flock /tmp/textgen-bench.lock python bench/scaling.py --budgets tinyshakespeare:85,600 --families lstm --record
     python bench/scaling.py --quick        # tiny corpus, 2 and 4 s: checks the script, measures nothing
 
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import bz2
+import contextlib
+import fcntl
 import json
 import math
 import os
@@ -69,14 +72,36 @@ def bz2_nats(corpus: Corpus) -> float:
     return bits / len(corpus.val) * math.log(2)
 
 
-def run_one(family: str, corpus: Corpus, seconds: float, device: str, seed: int) -> dict[str, Any]:
-    model = toolkit.train(family, corpus, seed=seed, level="char", max_seconds=seconds, device=device,
-                          progress=False)
+@contextlib.contextmanager
+def held(lock: Path | None) -> Any:
+    """The benchmark lock around one run (``--lock``), so other work on the machine waits between runs only."""
+    if lock is None:
+        yield
+        return
+    with lock.open("a") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
+
+
+def run_one(family: str, corpus: Corpus, seconds: float, device: str, seed: int,
+            lock: Path | None = None) -> dict[str, Any]:
+    with held(lock):
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+        model = toolkit.train(family, corpus, seed=seed, level="char", max_seconds=seconds, device=device,
+                              progress=False)
+    return describe(model, family, corpus, seconds, load)
+
+
+def describe(model: toolkit.Generator, family: str, corpus: Corpus, seconds: float, load: str) -> dict[str, Any]:
+    """One run's figures (and its learning curve) for the table, the verdicts and the plot."""
     training = model.training
     curve = training.get("curve") or [{"seconds": h["seconds"], "val_bpc_estimate": h.get("val_bpc_estimate",
                                                                                           h.get("val_bpc"))}
                                       for h in training.get("history", [])]
-    run = {"family": family, "corpus": corpus.name, "budget": seconds,
+    run = {"family": family, "corpus": corpus.name, "budget": seconds, "load": load,
            "nats": training["val_bpc"] * math.log(2), "bpc": training["val_bpc"],
            "train_seconds": training["train_seconds"], "steps": training["fit"]["steps"],
            "tokens_per_second": training["fit"]["tokens_per_second"], "row": training["sizing"]["row"],
@@ -162,11 +187,11 @@ def markdown(runs: list[dict[str, Any]], found: list[tuple[str, bool | None, str
            f"{machine()['load']}. Command: `{command}`. Whole validation split, seed 0, char level, default "
            "options (early stop on: patience 5 of 20 validations spread over the budget).\n",
            "| corpus | family | budget s | trained s | stopped by | row | parameters | steps | train tok/s "
-           "| nats/char | bits/char |",
-           "| --- | --- | --: | --: | --- | --- | --: | --: | --: | --: | --: |"]
+           "| nats/char | bits/char | load at start |",
+           "| --- | --- | --: | --: | --- | --- | --: | --: | --: | --: | --: | --- |"]
     out += [f"| {r['corpus']} | {r['family']} | {r['budget']:g} | {r['train_seconds']:.0f} | {r['stopped_by']} | "
             f"{r['row']} | {r['parameters']:,} | {r['steps']} | {r['tokens_per_second']:,.0f} | {r['nats']:.3f} | "
-            f"{r['bpc']:.3f} |" for r in runs]
+            f"{r['bpc']:.3f} | {r['load']} |" for r in runs]
     out.append("\nEach run's stop line (`training[\"stopped\"]`):\n")
     out += [f"- {r['family']} on {r['corpus']}, {r['budget']:g} s: {r['stop_line']}" for r in runs]
     out.append("\nbz2 -9 on the same split: " + ", ".join(f"{k} {v:.3f} nats/char" for k, v in lines.items()) + "\n")
@@ -186,6 +211,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="60k-char corpus, 2 and 4 s: a check of the script")
     parser.add_argument("--plot", type=Path, default=HERE / "scaling.png")
     parser.add_argument("--record", action="store_true", help="append the figures to bench/RESULTS.md")
+    parser.add_argument("--lock", type=Path, help="hold this lock file around each run (not the whole script), "
+                                                   "so other work waits only while a run trains and scores")
     args = parser.parse_args()
 
     budgets = parse_budgets(args.budgets or (QUICK_BUDGETS if args.quick else DEFAULT_BUDGETS))
@@ -194,7 +221,7 @@ def main() -> int:
     for name, seconds in budgets.items():
         corpus = get_corpus(name)
         lines[corpus.name] = bz2_nats(corpus)
-        runs += [run_one(family, corpus, s, args.device, args.seed) for family in args.families.split(",")
+        runs += [run_one(family, corpus, s, args.device, args.seed, args.lock) for family in args.families.split(",")
                  for s in seconds]
     found = verdicts(runs, lines)
     plot(runs, lines, args.plot)
