@@ -19,9 +19,14 @@ from toolkit.options import Options, describe
 
 
 class RunOptions(Options):
-    """How much to generate per column; drawn beside `SamplingOptions`."""
+    """How much to generate per column; drawn beside `SamplingOptions`.
 
-    max_tokens: int = Field(120, ge=0, le=5000, description="Tokens to generate per sample.")
+    The budget is characters, not tokens: a word model's 120 tokens are four times a
+    character model's text, and the columns would not compare.
+    """
+
+    max_chars: int = Field(300, ge=1, le=20_000, description="Characters per sample, for word and character "
+                           "models alike, so the columns compare the same length of text.")
     seed: int = Field(0, ge=0, description="Sample i uses seed + i: the same seed gives the same text.")
     num_samples: int = Field(2, ge=1, le=20, description="Samples per model; the metrics compare them.")
 

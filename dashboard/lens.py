@@ -10,6 +10,8 @@ from toolkit.generation.processors import Processor
 from toolkit.generation.sampling import SamplingOptions, distribution
 from toolkit.generator import Generator
 
+from .views import token_label
+
 #: The original lesson's temperature sweep.
 SWEEP = (0.3, 0.8, 1.0, 1.3, 1.8)
 
@@ -38,7 +40,7 @@ def next_token_table(model: Generator, history: Sequence[int], options: Sampling
     tokens = sorted(probs["model"], key=probs["model"].get, reverse=True)[:top]
     labels, seen = [], set()
     for token in tokens:
-        label = repr(model.decode([token]))
+        label = token_label(model.decode([token]))
         labels.append(label if label not in seen else f"{label} #{token}")
         seen.add(label)
     return labels, {stage: np.array([row.get(t, 0.0) for t in tokens]) for stage, row in probs.items()}

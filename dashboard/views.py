@@ -15,19 +15,35 @@ MARK = "background: #ffd54f; color: #000; border-radius: 0.15rem"
 PROMPT = "opacity: 0.55"
 
 
+#: How a newline inside a highlight is drawn: a highlighted line break alone is invisible.
+NEWLINE = "⏎"
+
+
 def marked(text: str, span: str = "") -> str:
     """``text`` escaped, with the first occurrence of ``span`` wrapped in a highlight."""
     at = text.find(span) if span else -1
     if at < 0:
         return escape(text)
     end = at + len(span)
-    return f'{escape(text[:at])}<mark style="{MARK}">{escape(span)}</mark>{escape(text[end:])}'
+    inside = escape(span).replace("\n", f"{NEWLINE}\n")
+    return f'{escape(text[:at])}<mark style="{MARK}">{inside}</mark>{escape(text[end:])}'
 
 
-def sample_html(prompt: str, text: str, span: str = "", cursor: bool = False) -> str:
-    """One sample as a box: the dimmed prompt, then the generated text with ``span`` marked."""
+def sample_html(prompt: str, text: str, span: str = "", cursor: bool = False, stale: bool = False) -> str:
+    """One sample as a box: the dimmed prompt, then the generated text with ``span`` marked.
+
+    ``cursor`` ends a sample still being written with ▌; ``stale`` dims a sample whose
+    settings have changed since it was generated.
+    """
     tail = "▌" if cursor else ""
-    return f'<div style="{BOX}"><span style="{PROMPT}">{escape(prompt)}</span>{marked(text, span)}{tail}</div>'
+    dim = "; opacity: 0.45" if stale else ""
+    return (f'<div class="tg-sample" style="{BOX}{dim}"><span class="tg-prompt" style="{PROMPT}">{escape(prompt)}'
+            f"</span>{marked(text, span)}{tail}</div>")
+
+
+def token_label(piece: str) -> str:
+    """A token as a chart label people can read: ⏎ for a newline, ␣ for a space, ⇥ for a tab."""
+    return piece.replace("\n", NEWLINE).replace(" ", "␣").replace("\t", "⇥") or "∅"
 
 
 def passage_html(passage: str, span: str = "") -> str:

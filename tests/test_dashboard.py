@@ -11,6 +11,7 @@ import json
 import signal
 import threading
 import time
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +22,12 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
 import toolkit
+from dashboard.columns import ColumnResult
+from dashboard.forms import RunOptions
 from dashboard.lens import next_token_table, stages
-from dashboard.models import find_models
-from dashboard.views import marked, sample_html
-from dashboard.workers import DONE, Phase, run_concurrently
+from dashboard.models import Found, broken_tensors, find_models, preselect, without_manifest
+from dashboard.views import marked, sample_html, token_label
+from dashboard.workers import DONE, Phase, Relay, Stopped, run_concurrently
 from toolkit.dashboard import MODELS_ENV
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import SamplingOptions
@@ -44,6 +47,7 @@ def models(tmp_path_factory) -> Path:
     toolkit.train("bigram", str(corpus), out=folder / "smooth", seed=0, smoothing=2.0)
     (folder / "broken").mkdir()
     (folder / "broken" / "textgen.json").write_text("{not json", encoding="utf-8")
+    (folder / "notes").mkdir()  # no manifest: counted in the sidebar, never a model
     return folder
 
 
@@ -62,28 +66,35 @@ def set_shared(at: AppTest, **values) -> None:
         at.number_input(key=f"shared.{name}").set_value(value)
 
 
-def test_models_found_and_preselected(app, models):
-    assert app.multiselect(key="picked").value == [str(models / n) for n in ("broken", "sharp", "smooth")]
+def test_only_loadable_models_are_preselected_and_the_rest_are_explained(app, models):
+    assert app.multiselect(key="picked").value == [str(models / n) for n in ("sharp", "smooth")]
     labels = app.multiselect(key="picked").options
     assert any("sharp · bigram" in label for label in labels)
-    assert any("broken (unreadable)" in label for label in labels)
+    assert any("broken (unreadable)" in label for label in labels)  # still listed, to look at on purpose
+    warning = " ".join(w.value for w in app.sidebar.warning)
+    assert "broken" in warning and "corrupt textgen.json" in warning  # why, before anything ran
+    assert any("1 folder(s) skipped" in c.value and "notes" in c.value for c in app.sidebar.caption)
 
 
 def test_generate_streams_every_column_and_a_broken_model_stays_in_its_column(app, models):
-    set_shared(app, max_tokens=40, num_samples=2, seed=3)
+    app.multiselect(key="picked").set_value([str(models / n) for n in ("broken", "sharp", "smooth")]).run()
+    set_shared(app, max_chars=40, num_samples=2, seed=3)
     app.button(key="generate").click().run()
     assert not app.exception
     results = app.session_state["results"]
     broken = results[str(models / "broken")]
-    assert broken.status == "failed" and "corrupt textgen.json" in broken.error
-    assert broken.error in [e.value for e in app.error]
+    assert broken.status == "error" and "corrupt textgen.json" in broken.error
+    assert any(escape(broken.error) in h.value for h in app.get("html"))  # shown in its own column
+    assert broken.load_seconds is None and str(models / "broken") in app.session_state["load_failures"]
     for name in ("sharp", "smooth"):
         result = results[str(models / name)]
         assert result.status == "done" and result.error is None
         model = toolkit.load(models / name)
         # the column streams its samples as one batch: exactly what the API generates
-        assert result.samples == model.generate(PROMPT, max_tokens=40, num_samples=2, seed=3)
-        assert result.first_token_seconds is not None and result.tokens > 0 and result.tokens_per_second > 0
+        assert result.samples == model.generate(PROMPT, max_tokens=40, max_chars=40, num_samples=2, seed=3)
+        assert result.load_seconds is not None and result.first_token_seconds is not None
+        assert result.chars == sum(map(len, result.samples)) and result.chars_per_second > 0
+        assert result.progress == 1.0 and all(result.finished(i) for i in range(2))
         assert set(result.metrics) >= {"distinct-1", "distinct-2", "repetition", "self-BLEU", "4-gram overlap"}
         assert 0 <= result.metrics["distinct-1"] <= 1
         novelty = result.novelty[0]
@@ -97,35 +108,46 @@ def test_generate_streams_every_column_and_a_broken_model_stays_in_its_column(ap
 def test_pretrained_sources_become_columns_and_a_bad_one_shows_why(app, models):
     app.multiselect(key="picked").set_value([]).run()
     app.text_input(key="pretrained").set_value(f"{models / 'smooth'}, bigram:no-such-hub-model").run()
-    set_shared(app, max_tokens=15, num_samples=1)
+    set_shared(app, max_chars=15, num_samples=1)
     app.button(key="generate").click().run()
     assert not app.exception
     results = app.session_state["results"]
     assert results[str(models / "smooth")].status == "done" and results[str(models / "smooth")].samples[0]
     bad = results["bigram:no-such-hub-model"]
-    assert bad.status == "failed" and "cannot load pretrained sources" in bad.error
+    assert bad.status == "error" and "cannot load pretrained sources" in bad.error
 
 
-def test_results_stay_after_another_interaction(app, models):
-    set_shared(app, max_tokens=20, num_samples=1)
+def test_results_stay_after_another_interaction_and_are_marked_stale(app, models):
+    set_shared(app, max_chars=20, num_samples=1, temperature=0.0)
     app.button(key="generate").click().run()
     first = app.session_state["results"][str(models / "sharp")].samples
+    assert not app.main.warning and app.dataframe  # current results, and the summary table
     app.text_area(key="prompt").set_value("All:\n").run()  # no Generate: the last run stays shown
     assert app.session_state["results"][str(models / "sharp")].samples == first
     assert not app.exception
-
-
-def test_a_bad_setting_is_a_message_not_a_traceback(app):
-    set_shared(app, temperature=-1.0)
+    assert any("Stale results: prompt changed" in w.value for w in app.main.warning)
+    set_shared(app, temperature=0.8)
+    app.run()
+    assert any("prompt, temperature changed" in w.value for w in app.main.warning)
     app.button(key="generate").click().run()
+    assert not app.main.warning  # generated again: current
+
+
+def test_a_bad_setting_disables_generate_with_its_message(app):
+    set_shared(app, temperature=-1.0)
+    app.run()
     assert not app.exception
+    assert app.button(key="generate").disabled
     assert any("temperature" in e.value and ">= 0" in e.value.replace("greater than or equal to", ">=")
                for e in app.error)
     assert "results" not in app.session_state
+    set_shared(app, temperature=1.0)
+    app.run()
+    assert not app.button(key="generate").disabled and not app.error
 
 
 def test_a_column_can_override_the_shared_settings(app, models):
-    set_shared(app, max_tokens=30, num_samples=2)
+    set_shared(app, max_chars=30, num_samples=2)
     sharp = str(models / "sharp")
     app.checkbox(key=f"own:{sharp}").check().run()
     app.number_input(key=f"own:{sharp}.temperature").set_value(0.0)
@@ -140,7 +162,8 @@ def test_a_column_can_override_the_shared_settings(app, models):
 def test_temperature_sweep_and_next_token_chart(app, models):
     sharp = str(models / "sharp")
     app.multiselect(key="picked").set_value([sharp]).run()
-    set_shared(app, max_tokens=25)
+    assert not (app.get("arrow_vega_lite_chart") or app.get("vega_lite_chart"))  # nothing loaded yet
+    set_shared(app, max_chars=25, top_k=7)
     app.button(key="lens.sweep").click().run()
     assert not app.exception
     sweep = app.session_state["sweep"]["results"]
@@ -148,13 +171,15 @@ def test_temperature_sweep_and_next_token_chart(app, models):
     model = toolkit.load(sharp)
     for key, result in sweep.items():
         t = float(key[2:])
-        assert result.samples == model.generate(PROMPT, max_tokens=25, seed=0, temperature=t)
+        assert result.samples == model.generate(PROMPT, max_tokens=25, max_chars=25, seed=0, temperature=t,
+                                                top_k=7)
     assert app.get("arrow_vega_lite_chart") or app.get("vega_lite_chart")
+    assert app.slider(key="lens.k:7").value == 7  # the lens starts at the sidebar's values
 
 
 def test_compare_tab_reports_bpc_with_plots_and_json(app, models):
     app.multiselect(key="picked").set_value([str(models / "sharp"), str(models / "smooth")]).run()
-    set_shared(app, max_tokens=20, num_samples=2)
+    set_shared(app, max_chars=20, num_samples=2)
     app.text_input(key="cmp.temps").set_value("0.8, 1.3")
     app.button(key="cmp.run").click().run()
     assert not app.exception, app.exception
@@ -162,7 +187,9 @@ def test_compare_tab_reports_bpc_with_plots_and_json(app, models):
     assert [m.label for m in report.models] == ["sharp · bigram", "smooth · bigram"]
     assert report.models[0].bpc < report.models[1].bpc  # less smoothing fits this repetitive text better
     assert all(Path(report.files[name]).is_file() for name in ("bpc", "diversity", "speed"))
-    assert any("bits/char" in m.value for m in app.markdown)
+    table = app.dataframe[-1].value
+    assert list(table["model"]) == ["sharp · bigram", "smooth · bigram"]
+    assert table["disk MB"].notna().all() and table["memory MB"].notna().all()  # sources, measured as the CLI does
 
 
 def test_quick_train_adds_a_model_from_a_plugins_typed_options(app, models):
@@ -271,12 +298,85 @@ def test_lens_stages_switch_options_on_one_at_a_time(models):
     assert np.count_nonzero(table["+ top-p 0.6"]) == 1
 
 
+def test_relay_reports_progress_returns_the_result_and_stops_when_closed():
+    def work(progress):
+        progress("one")
+        progress("two")
+        return 42
+
+    relay = Relay(work, poll=0.01)
+    messages = [m for batch in relay.batches() for m in batch]
+    assert messages == ["one", "two"] and relay.result == 42
+
+    release, steps = threading.Event(), []
+
+    def endless(progress):
+        while True:
+            release.wait(5)
+            steps.append(1)
+            progress("step")
+
+    relay = Relay(endless, poll=0.01)
+    batches = relay.batches()
+    next(batches)
+    batches.close()  # Stop: the page's loop is closed
+    release.set()
+    time.sleep(0.1)
+    assert isinstance(relay.error, Stopped) and len(steps) == 1
+
+
+def test_a_column_counts_characters_its_progress_ends_only_when_it_does_and_its_cursor_goes():
+    result = ColumnResult(source="m", prompt="", run=RunOptions(max_chars=10, num_samples=2),
+                          sampling=SamplingOptions(), status="streaming", samples=["0123456789", "0123"], seconds=2.0)
+    assert result.chars == 14 and result.chars_per_second == 7.0
+    assert result.progress == pytest.approx(0.7) and result.finished(0) and not result.finished(1)
+    result.samples = ["0123456789"] * 2
+    assert result.progress < 1.0  # every character is there, but the run has not ended
+    result.status = "waiting"
+    assert result.progress == 1.0 and result.finished(1)
+    assert result.settings()["max_chars"] == 10 and result.to_json()["chars_per_second"] == 7.0
+
+
+def test_only_loadable_models_are_preselected_one_of_each_family_first(tmp_path):
+    found = [Found(tmp_path / n, n, plugin, error) for n, plugin, error in [
+        ("a-broken", "lstm", "truncated"), ("b-lstm", "lstm", None), ("c-lstm", "lstm", None),
+        ("d-markov", "markov", None), ("e-gpt2", "gpt2", None), ("f-markov", "markov", None)]]
+    assert [Path(p).name for p in preselect(found, 4)] == ["b-lstm", "d-markov", "e-gpt2", "c-lstm"]
+    assert [Path(p).name for p in preselect(found, 2)] == ["b-lstm", "d-markov"]
+
+
+def test_truncated_or_garbled_weights_are_named_before_loading(models, tmp_path):
+    model = toolkit.load(models / "sharp")
+    for name in ("whole", "cut", "garbage"):
+        model.save(tmp_path / name)
+        (tmp_path / name / "weights.safetensors").write_bytes(b"")
+    from textgen_markov.chainfile import write
+
+    write(tmp_path / "whole" / "weights.safetensors", {"a": np.arange(100, dtype=np.int64)})
+    whole = (tmp_path / "whole" / "weights.safetensors").read_bytes()
+    (tmp_path / "cut" / "weights.safetensors").write_bytes(whole[:-8])
+    (tmp_path / "garbage" / "weights.safetensors").write_bytes(b"\xff" * 64)
+    assert broken_tensors(tmp_path / "whole") is None
+    assert "truncated" in broken_tensors(tmp_path / "cut")
+    assert "not a safetensors file" in broken_tensors(tmp_path / "garbage")
+    reasons = {f.path.name: f.error for f in find_models(tmp_path)}
+    assert reasons["whole"] is None and "truncated" in reasons["cut"]
+    (tmp_path / "empty").mkdir()
+    assert without_manifest(tmp_path) == ["empty"]
+
+
+def test_lens_labels_show_newlines_and_spaces():
+    assert [token_label(t) for t in ("\n", " ", "a", "\t", "", "to be")] == ["⏎", "␣", "a", "⇥", "∅", "to␣be"]
+
+
 def test_views_escape_text_and_mark_the_copied_span():
     assert marked("a <b> & c", "<b>") == 'a <mark style="background: #ffd54f; color: #000; border-radius: ' \
                                          '0.15rem">&lt;b&gt;</mark> &amp; c'
     assert marked("abc", "zz") == "abc"
     html = sample_html("<p>", "x*y_\n\nz")
     assert "&lt;p&gt;" in html and "x*y_\n\nz" in html and "pre-wrap" in html
+    assert marked("end.\nNext", ".\n").endswith(".⏎\n</mark>Next")  # a marked newline shows
+    assert "▌" in sample_html("", "ab", cursor=True) and "▌" not in sample_html("", "ab")
 
 
 def test_find_models_skips_hidden_and_reports_unreadable(models, tmp_path):
@@ -289,6 +389,7 @@ def test_find_models_skips_hidden_and_reports_unreadable(models, tmp_path):
     found = find_models(tmp_path)
     assert [(f.path.name, f.plugin) for f in found] == [("bad", None), ("m", "bigram")]
     assert "not a textgen model manifest" in found[0].error and found[1].label == "nested/m · bigram"
+    assert found[1].loadable and not found[0].loadable
     assert find_models(tmp_path / "missing") == []
 
 

@@ -1,43 +1,43 @@
-"""The dashboard in a real browser: three families side by side from one prompt.
+"""The dashboard in a real browser, as a user drives it: three families, a broken and an empty folder.
 
-Trains tiny markov, lstm and gpt2 models, starts ``textgen dashboard`` on a free port,
-drives Debian's chromium through Playwright (never ``playwright install``), types a
-prompt, presses Generate and waits until all three columns hold generated text.
-Set ``TEXTGEN_DASHBOARD_SCREENSHOT=path.png`` to keep the screenshot somewhere else
-than the test's temporary folder.
+Trains tiny markov, lstm and gpt2 models beside a folder with a corrupt manifest, one with
+truncated weights and one with no manifest, starts ``textgen dashboard`` on a free port
+and drives Debian's chromium through Playwright (never ``playwright install``). A
+MutationObserver (`dashboard.drive.WATCH_JS`) records every state each column shows.
+Covered: no broken model preselected and each named with its reason before any run; the
+loading, streaming and done states; the summary table; metrics tables at one height;
+stale marking; an invalid setting disabling Generate; Stop. Set
+``TEXTGEN_DASHBOARD_SCREENSHOT=path.png`` to keep the screenshot somewhere else than the
+test's temporary folder.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+import shutil
 from pathlib import Path
 
 import pytest
 
-import toolkit
 from toolkit import registry
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-FAMILIES = ("gpt2", "lstm", "markov")
+pytest.importorskip("streamlit")
+
+from dashboard.drive import (
+    CHROMIUM,
+    FAMILIES,
+    WATCH_JS,
+    browser,
+    generate,
+    serve,
+    set_number,
+    train_tiny,
+    wait_finished,
+    watched,
+)
+
 PROMPT = "ROMEO:\n"
-CORPUS = Path(os.environ.get("TEXTGEN_CORPORA", "")) / "tinyshakespeare.txt"  # CI sets it; else a tiny text
-#: Tiny models: seconds to train, and enough to generate from (not to read well).
-TINY = {
-    "markov": {"level": "char", "state_size": 4},
-    "lstm": {"hidden_size": 48, "embedding_size": 16, "max_steps": 5, "batch_size": 8, "seq_len": 32,
-             "warmup_steps": 1, "eval_every": 5, "eval_tokens": 256, "progress": False, "device": "cpu"},
-    "gpt2": {"layers": 1, "heads": 2, "width": 32, "context": 64, "max_steps": 5, "batch_size": 8,
-             "warmup_steps": 1, "eval_every": 5, "eval_tokens": 256, "progress": False, "device": "cpu"},
-}
 
 
 def _why_not() -> str | None:
@@ -56,89 +56,123 @@ def _why_not() -> str | None:
 pytestmark = pytest.mark.skipif(_why_not() is not None, reason=_why_not() or "")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("models")
-    text = CORPUS.read_text(encoding="utf-8")[:8000] if CORPUS.exists() else (
-        "ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n") * 60
-    corpus = folder.parent / "corpus.txt"
-    corpus.write_text(text, encoding="utf-8")
-    for family in FAMILIES:
-        toolkit.train(family, str(corpus), out=folder / f"{family}-tiny", seed=0, **TINY[family])
+    train_tiny(folder, os.environ.get("TEXTGEN_CORPORA"))
+    (folder / "broken").mkdir()
+    (folder / "broken" / "textgen.json").write_text("{not json", encoding="utf-8")
+    shutil.copytree(folder / "lstm-tiny", folder / "broken-weights")
+    weights = next((folder / "broken-weights").glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:200])  # truncated, as an interrupted copy leaves it
+    (folder / "empty").mkdir()
     return folder
 
 
-@pytest.fixture(scope="module")
-def dashboard(models):
-    """``textgen dashboard`` on a free port; stopped with Ctrl-C (SIGINT) afterwards."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "toolkit.cli", "dashboard", "--models", str(models),
-                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read() == b"ok":
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"dashboard did not start:\n{process.stdout.read()}")
-        time.sleep(0.3)
-    yield url
-    process.send_signal(signal.SIGINT)
-    try:
-        assert process.wait(timeout=15) == 0, "Ctrl-C did not stop the dashboard cleanly"
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+def test_the_dashboard_as_a_user_drives_it(models, tmp_path):
+    """One session, in order: the defaults, a run, stale and invalid settings, then Stop."""
+
+    with serve(models) as url, browser() as page:
+        page.goto(url)
+        page.locator(".st-key-prompt textarea").wait_for(timeout=30_000)
+        page.locator(".st-key-col-2").wait_for(timeout=30_000)
+        page.evaluate(WATCH_JS)
+        check_defaults(page)
+        check_a_run(page, tmp_path)
+        check_stale_and_invalid(page)
+        check_stop(page)
 
 
-def test_three_families_generate_side_by_side(dashboard, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+def check_defaults(page) -> None:
+    """Only loadable models are picked, and the broken and empty folders are explained before any run."""
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1680, "height": 1050})
-            page.goto(dashboard)
-            prompt = page.locator(".st-key-prompt textarea")
-            prompt.wait_for(timeout=30_000)
-            for i, family in enumerate(FAMILIES):  # the models found are picked, in name order
-                expect(page.locator(f".st-key-col-{i}")).to_contain_text(f"{family}-tiny", timeout=30_000)
-            max_tokens = page.locator(".st-key-shared-max_tokens input")  # key "shared.max_tokens"
-            max_tokens.fill("60")
-            max_tokens.press("Enter")
-            page.wait_for_timeout(300)
-            prompt.fill(PROMPT)
-            prompt.press("Control+Enter")  # commit the text before pressing the button
-            page.wait_for_timeout(500)
-            page.locator(".st-key-generate button").click()
-            results = [page.locator(f".st-key-result-{i}") for i in range(len(FAMILIES))]
-            for result in results:
-                result.wait_for(timeout=90_000)
-                expect(result).to_contain_text("tokens/s", timeout=90_000)
-            texts = [r.inner_text() for r in results]
-            shot = Path(os.environ.get("TEXTGEN_DASHBOARD_SCREENSHOT") or tmp_path / "dashboard.png")
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
-    for family, text in zip(FAMILIES, texts, strict=True):
+    for i, family in enumerate(FAMILIES):  # one of each family, in name order; no broken one
+        expect(page.locator(f".st-key-col-{i}")).to_contain_text(f"{family}-tiny", timeout=30_000)
+    assert page.locator(".st-key-col-3").count() == 0
+    unloadable = page.locator(".st-key-unloadable")
+    expect(unloadable).to_contain_text("corrupt textgen.json")
+    expect(unloadable).to_contain_text("broken-weights")
+    expect(unloadable).to_contain_text("truncated")
+    expect(page.locator("[data-testid='stSidebar']")).to_contain_text("1 folder(s) skipped, no textgen.json")
+
+
+def check_a_run(page, tmp_path: Path) -> None:
+    """Three families stream side by side: states seen, summary above, metrics tables at one height."""
+    from playwright.sync_api import expect
+
+    set_number(page, "shared.max_chars", 60)
+    prompt = page.locator(".st-key-prompt textarea")
+    prompt.fill(PROMPT)
+    prompt.press("Control+Enter")  # commit the text before pressing the button
+    page.wait_for_timeout(500)
+    generate(page)
+    wait_finished(page, len(FAMILIES))
+    seen = watched(page)
+    results = [page.locator(f".st-key-result-{i}") for i in range(len(FAMILIES))]
+    for result in results:
+        expect(result).to_contain_text("chars/s over", timeout=30_000)
+    texts = [r.inner_text() for r in results]
+    shot = Path(os.environ.get("TEXTGEN_DASHBOARD_SCREENSHOT") or tmp_path / "dashboard.png")
+    page.screenshot(path=str(shot), full_page=True)
+    tops = [r.locator("table").first.bounding_box()["y"] for r in results]
+    summary = page.locator(".st-key-summary")
+    expect(summary).to_be_visible()
+    below = summary.bounding_box()
+    for family, text, (i, column) in zip(FAMILIES, texts, sorted(seen["columns"].items()), strict=True):
+        states = [state for _, state in column["states"]]
+        assert states[-1] == "done" and any(s.startswith("streaming") for s in states), (family, states)
+        if family != "markov":  # the first load of a torch model takes long enough to be seen every time
+            assert any(s.startswith("loading the model") for s in states), (family, states)
+        assert column["text"] is not None, f"{family}: no generated text seen"
         assert PROMPT.strip() in text, f"{family}: the prompt is not shown"
         generated = text.split(PROMPT.strip(), 1)[1]
         assert len(generated.strip()) > 20, f"{family} column holds no generated text: {text!r}"
-        tokens = int(re.search(r"(\d+) tokens in", text).group(1))
-        assert 0 < tokens <= 2 * 60, f"{family}: {tokens} tokens for 2 samples of at most 60"
-        assert "distinct-1" in text and "first token" in text, f"{family}: no metrics or timing"
+        chars = int(re.search(r"\(([\d,]+) chars", text).group(1).replace(",", ""))
+        assert 0 < chars <= 2 * 60, f"{family}: {chars} characters for 2 samples of at most 60"
+        assert "model loaded in" in text and "first text" in text and "distinct-2" in text, family
+        assert "▌" not in text, f"{family}: a finished sample still shows the cursor"
+        assert below["y"] + below["height"] <= results[int(i)].bounding_box()["y"], "summary not above"
+    assert max(tops) - min(tops) < 2, f"metrics tables at different heights: {tops}"
     assert len(set(texts)) == 3
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def check_stale_and_invalid(page) -> None:
+    """A changed setting marks the results stale; an invalid one disables Generate, its message beside it."""
+    from playwright.sync_api import expect
+
+    set_number(page, "shared.temperature", 0.7)
+    expect(page.locator(".st-key-stale")).to_contain_text("temperature changed", timeout=15_000)
+    expect(page.locator(".st-key-result-0")).to_contain_text("stale: temperature")
+    set_number(page, "shared.temperature", -1)
+    button = page.locator(".st-key-generate button")
+    expect(button).to_be_disabled(timeout=15_000)
+    expect(page.locator(".st-key-invalid")).to_contain_text("temperature")
+    set_number(page, "shared.temperature", 1)
+    expect(button).to_be_enabled(timeout=15_000)
+    expect(page.locator(".st-key-stale")).to_have_count(0, timeout=15_000)  # back to the run's settings
+
+
+def check_stop(page) -> None:
+    """Stop, pressed while the columns stream, ends every one of them and keeps what they wrote."""
+    from playwright.sync_api import expect
+
+    set_number(page, "shared.max_chars", 20_000)
+    set_number(page, "shared.num_samples", 8)
+    generate(page)
+    stop = page.locator(".st-key-stop button")
+    stop.wait_for(timeout=30_000)
+    page.wait_for_function("() => Object.values(window.tg.columns).some("
+                           "c => c.states.some(s => s[1].startsWith('streaming')))", timeout=30_000)
+    stop.click()
+    wait_finished(page, len(FAMILIES), timeout_ms=20_000)
+    states = [column["states"][-1][1] for _, column in sorted(watched(page)["columns"].items())]
+    assert "stopped" in states and set(states) <= {"stopped", "done"}, states
+    expect(stop).to_have_count(0)
+    expect(page.locator(".st-key-generate button")).to_be_enabled()
+    for i, state in enumerate(states):
+        if state == "stopped":  # what it had written stays, short of the budget
+            chars = sum(len(box) - len(PROMPT) for box in
+                        page.locator(f".st-key-result-{i} .tg-sample").all_inner_texts())
+            assert 0 < chars < 8 * 20_000, (i, chars)

@@ -112,6 +112,8 @@ def plot_speed(report: CompareResults, path: Path) -> None:
                  padding=3, fontsize="small")
     ax.invert_yaxis()
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(_pyplot().NullFormatter())  # minor labels within one decade overlap
+    ax.xaxis.set_major_formatter(_pyplot().FuncFormatter(lambda x, _: human(x)))
     ax.set_xlabel(f"characters per second, batch of {report.parameters['samples']} (log scale)")
     ax.set_title("Sampling speed")
     ax.margins(x=0.4)

@@ -1,0 +1,178 @@
+"""Driving the dashboard in a real browser: its end-to-end test and its benchmark share this.
+
+`serve` starts ``textgen dashboard`` on a free port and stops it with Ctrl-C; `browser`
+opens Debian's chromium through Playwright's Python package (never ``playwright
+install``). `WATCH_JS` installs a MutationObserver that records, with timestamps, every
+state each column's badge shows and when each column first holds generated text: a
+state that lasts a few milliseconds is still seen, and the timing is the page's own.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from toolkit.errors import TextgenError
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1680, "height": 1050}
+FAMILIES = ("gpt2", "lstm", "markov")
+#: Tiny models: seconds to train, and enough to generate from (not to read well).
+TINY = {
+    "markov": {"level": "char", "state_size": 4},
+    "lstm": {"hidden_size": 48, "embedding_size": 16, "max_steps": 5, "batch_size": 8, "seq_len": 32,
+             "warmup_steps": 1, "eval_every": 5, "eval_tokens": 256, "progress": False, "device": "cpu"},
+    "gpt2": {"layers": 1, "heads": 2, "width": 32, "context": 64, "max_steps": 5, "batch_size": 8,
+             "warmup_steps": 1, "eval_every": 5, "eval_tokens": 256, "progress": False, "device": "cpu"},
+}
+
+#: Records ``window.tg = {clicked, columns: {i: {states: [[t, text]], text: t}}}``; `arm` resets it.
+WATCH_JS = """() => {
+  const tg = window.tg = {clicked: null, columns: {}};
+  tg.arm = () => { tg.clicked = performance.now(); tg.columns = {}; };
+  const scan = () => {
+    const now = performance.now();
+    document.querySelectorAll('[class*="st-key-col-"]').forEach(col => {
+      const i = [...col.classList].find(c => /^st-key-col-\\d+$/.test(c)).slice(11);
+      const seen = tg.columns[i] = tg.columns[i] || {states: [], text: null};
+      const badge = col.querySelector('.tg-state');
+      const state = badge ? badge.textContent.trim() : null;
+      const last = seen.states.length ? seen.states[seen.states.length - 1][1] : null;
+      if (state && state !== last) seen.states.push([now, state]);
+      if (seen.text === null && tg.clicked !== null) {
+        for (const box of col.querySelectorAll('.tg-sample')) {
+          const prompt = box.querySelector('.tg-prompt');
+          const text = box.textContent.replace('\\u258c', '');
+          if (text.length > (prompt ? prompt.textContent.length : 0)) { seen.text = now; break; }
+        }
+      }
+    });
+  };
+  new MutationObserver(scan).observe(document.body, {subtree: true, childList: true, characterData: true});
+  scan();
+}"""
+
+
+def train_tiny(folder: Path, corpora: str | None = None) -> list[Path]:
+    """One tiny model of each family in ``folder``, trained on 8,000 characters of Tiny Shakespeare.
+
+    ``corpora`` is a ``TEXTGEN_CORPORA`` folder; without one (or without the file in it) a
+    few repeated lines stand in, so the browser test needs no download.
+    """
+    import toolkit
+
+    source = Path(corpora) / "tinyshakespeare.txt" if corpora else None
+    text = source.read_text(encoding="utf-8")[:8000] if source and source.exists() else (
+        "ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n") * 60
+    corpus = folder.parent / f"{folder.name}-corpus.txt"
+    corpus.write_text(text, encoding="utf-8")
+    paths = [folder / f"{family}-tiny" for family in FAMILIES]
+    for family, path in zip(FAMILIES, paths, strict=True):
+        toolkit.train(family, str(corpus), out=path, seed=0, **TINY[family])
+    return paths
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(models: Path, timeout: float = 60) -> Iterator[str]:
+    """``textgen dashboard --models models`` on a free port: its URL; stopped with Ctrl-C (SIGINT) afterwards."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "toolkit.cli", "dashboard", "--models", str(models),
+                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    url = f"http://localhost:{port}"
+    deadline = time.monotonic() + timeout
+    while not _healthy(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise TextgenError(f"the dashboard did not start:\n{process.stdout.read() if process.stdout else ''}")
+        time.sleep(0.3)
+    try:
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            code = process.wait(timeout=15)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if code != 0:
+            raise TextgenError(f"Ctrl-C did not stop the dashboard cleanly (exit code {code})")
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read() == b"ok"
+    except OSError:
+        return False
+
+
+@contextmanager
+def browser() -> Iterator[Any]:
+    """A page in headless chromium at the viewport the issue's screenshots use."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium.new_page(viewport=VIEWPORT)
+        finally:
+            chromium.close()
+
+
+def set_number(page: Any, key: str, value: float) -> None:
+    """Type into a number input (key ``shared.max_chars`` is class ``st-key-shared-max_chars``) and commit it."""
+    box = page.locator(f".st-key-{key.replace('.', '-')} input")
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_timeout(300)
+
+
+def generate(page: Any) -> None:
+    """Arm the watcher, then press Generate."""
+    page.evaluate("() => window.tg.arm()")
+    page.locator(".st-key-generate button").click()
+
+
+def watched(page: Any) -> dict[str, Any]:
+    """What the watcher saw since the last `generate`: ``{"clicked": ms, "columns": {i: {...}}}``."""
+    return page.evaluate("() => ({clicked: window.tg.clicked, columns: window.tg.columns})")
+
+
+#: True once every column ``0..n-1`` has, since `generate`, shown a running state and then a final one.
+_FINISHED_JS = """(n) => {
+  const final = s => ['done', 'error', 'stopped'].some(f => s.startsWith(f));
+  for (let i = 0; i < n; i++) {
+    const c = window.tg.columns[i];
+    if (!c) return false;
+    const s = c.states.map(x => x[1]);
+    if (!s.some(x => !final(x)) || !final(s[s.length - 1])) return false;
+  }
+  return true;
+}"""
+
+
+def wait_finished(page: Any, columns: int, timeout_ms: float = 90_000) -> None:
+    """Until every column has run and ended (done, error or stopped) since the last `generate`,
+    and the page has drawn the final containers (``result-i``)."""
+    page.wait_for_function(_FINISHED_JS, arg=columns, timeout=timeout_ms, polling=100)
+    for i in range(columns):
+        page.locator(f".st-key-result-{i} .tg-state").first.wait_for(timeout=timeout_ms)
