@@ -133,10 +133,11 @@ def column_path(paths: dict[str, Path], alone_speed: dict[str, float], budget: f
     from toolkit.generation.sampling import SamplingOptions
 
     def plan(label: str) -> ColumnResult:
-        tokens = max(50, int(alone_speed[label] * budget))  # a column holds at most 20 samples of 5,000 tokens
-        samples = min(20, -(-tokens // 5000))
+        # a column holds at most 20 samples of 20,000 characters; its budget is characters (tokens as many)
+        tokens = max(50, int(alone_speed[label] * budget))
+        samples = min(20, -(-tokens // 20_000))
         return ColumnResult(source=str(paths[label]), prompt=PROMPT, sampling=SamplingOptions(),
-                            run=RunOptions(max_tokens=min(5000, -(-tokens // samples)), num_samples=samples, seed=0))
+                            run=RunOptions(max_chars=min(20_000, -(-tokens // samples)), num_samples=samples, seed=0))
 
     def run(labels: list[str]) -> dict[str, float]:
         latest: dict[str, ColumnResult] = {}

@@ -325,7 +325,9 @@ def stream_into(slots: dict[str, Any], results: dict[str, ColumnResult], into: d
     with closing(run_concurrently(jobs)) as batches:
         for batch in batches:
             before = {k: r.status for k, r in latest.items()}
-            changed = absorb(batch, latest) or {k for k, r in latest.items() if r.status == "loading"}
+            # nothing came: redraw the unfinished columns anyway (a loading one's clock), which is also
+            # where Streamlit notices a pressed Stop
+            changed = absorb(batch, latest) or {k for k, r in latest.items() if not r.done}
             into.update(latest)
             for key in changed:
                 with slots[key].container():
@@ -417,8 +419,13 @@ class Board:
         for source in runnable:
             into.pop(source, None)
         stream_into({s: self.slots[s] for s in runnable}, runnable, into, on_change=self.redraw_summary)
-        failures = st.session_state.load_failures
-        failures.update({s: r.error for s, r in into.items() if s in runnable and r.error and r.load_seconds is None})
+        failures = st.session_state.load_failures  # listed in the sidebar from now on, until one loads
+        for source in runnable:
+            result = into.get(source)
+            if result and result.error and result.load_seconds is None:
+                failures[source] = result.error
+            else:
+                failures.pop(source, None)
         stop_slot.empty()
 
     def redraw_summary(self, results: dict[str, ColumnResult]) -> None:

@@ -100,6 +100,12 @@ def test_generate_streams_every_column_and_a_broken_model_stays_in_its_column(ap
         novelty = result.novelty[0]
         assert novelty["longest_copy_span"] in result.samples[0] and novelty["nearest_passage"] in TEXT
     assert results[str(models / "sharp")].facts["plugin"] == "bigram"
+    summary = app.dataframe[0].value  # one row per column, above them
+    assert list(summary["model"]) == ["broken (unreadable)", "sharp · bigram", "smooth · bigram"]
+    assert list(summary["state"]) == ["error", "done", "done"]
+    sharp = summary.iloc[1]
+    assert sharp["held-out bits/char"] == pytest.approx(toolkit.load(models / "sharp").training["val_bpc"], abs=1e-3)
+    assert sharp["chars/s"] > 0 and sharp["distinct-2"] == results[str(models / "sharp")].metrics["distinct-2"]
     assert app.get("download_button"), "no download button for the run's JSON"
     column = json.loads(json.dumps(results[str(models / "sharp")].to_json()))
     assert column["options"]["seed"] == 3 and column["samples"] == results[str(models / "sharp")].samples
