@@ -52,7 +52,10 @@ def page_runs(folder: Path, columns: int, max_chars: int, samples: int, repeats:
             generate(page)
             wait_finished(page, columns, timeout_ms=300_000)
             seen = watched(page)
-            first.append(max(c["text"] - seen["clicked"] for c in seen["columns"].values()) / 1000)
+            times = [c["text"] for c in seen["columns"].values()]
+            if None in times:
+                raise SystemExit(f"a column showed no generated text: {seen['columns']}")
+            first.append((max(times) - seen["clicked"]) / 1000)
             speeds.append([column_speed(page.locator(f".st-key-result-{i}").inner_text()) for i in range(columns)])
     return {"first": first, "speeds": speeds}
 

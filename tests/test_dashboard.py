@@ -340,7 +340,7 @@ def test_a_column_counts_characters_its_progress_ends_only_when_it_does_and_its_
     assert result.progress < 1.0  # every character is there, but the run has not ended
     result.status = "waiting"
     assert result.progress == 1.0 and result.finished(1)
-    assert result.settings()["max_chars"] == 10 and result.to_json()["chars_per_second"] == 7.0
+    assert result.settings()["max_chars"] == 10 and result.to_json()["chars_per_second"] == 10.0
 
 
 def test_only_loadable_models_are_preselected_one_of_each_family_first(tmp_path):

@@ -24,6 +24,7 @@ from toolkit import registry
 
 pytest.importorskip("streamlit")
 
+from dashboard.columns import STATES
 from dashboard.drive import (
     CHROMIUM,
     FAMILIES,
@@ -64,7 +65,7 @@ def models(tmp_path_factory) -> Path:
     (folder / "broken" / "textgen.json").write_text("{not json", encoding="utf-8")
     shutil.copytree(folder / "lstm-tiny", folder / "broken-weights")
     weights = next((folder / "broken-weights").glob("*.safetensors"))
-    weights.write_bytes(weights.read_bytes()[:200])  # truncated, as an interrupted copy leaves it
+    weights.write_bytes(weights.read_bytes()[:-100])  # truncated, as an interrupted copy leaves it
     (folder / "empty").mkdir()
     return folder
 
@@ -121,9 +122,10 @@ def check_a_run(page, tmp_path: Path) -> None:
     below = summary.bounding_box()
     for family, text, (i, column) in zip(FAMILIES, texts, sorted(seen["columns"].items()), strict=True):
         states = [state for _, state in column["states"]]
-        assert states[-1] == "done" and any(s.startswith("streaming") for s in states), (family, states)
+        order = [next(i for i, name in enumerate(STATES.values()) if s.startswith(name)) for s in states]
+        assert order == sorted(order) and states[-1] == "done", (family, states)  # in order; a fast one skips some
         if family != "markov":  # the first load of a torch model takes long enough to be seen every time
-            assert any(s.startswith("loading the model") for s in states), (family, states)
+            assert states[0].startswith("loading the model"), (family, states)
         assert column["text"] is not None, f"{family}: no generated text seen"
         assert PROMPT.strip() in text, f"{family}: the prompt is not shown"
         generated = text.split(PROMPT.strip(), 1)[1]
@@ -171,8 +173,6 @@ def check_stop(page) -> None:
     assert "stopped" in states and set(states) <= {"stopped", "done"}, states
     expect(stop).to_have_count(0)
     expect(page.locator(".st-key-generate button")).to_be_enabled()
-    for i, state in enumerate(states):
-        if state == "stopped":  # what it had written stays, short of the budget
-            chars = sum(len(box) - len(PROMPT) for box in
-                        page.locator(f".st-key-result-{i} .tg-sample").all_inner_texts())
-            assert 0 < chars < 8 * 20_000, (i, chars)
+    kept = [sum(len(box) - len(PROMPT) for box in page.locator(f".st-key-result-{i} .tg-sample").all_inner_texts())
+            for i, state in enumerate(states) if state == "stopped"]
+    assert max(kept) > 0 and all(chars < 8 * 20_000 for chars in kept), kept  # what they wrote stays, cut short
