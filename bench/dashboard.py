@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from results_md import record
+from provenance import figures, provenance, record
 
 from dashboard.drive import WATCH_JS, browser, generate, serve, set_number, train_tiny, wait_finished, watched
 from dashboard.forms import RunOptions
@@ -91,6 +91,7 @@ def main() -> None:
     if not args.models and not args.quick:
         parser.error("give --models FOLDER (the demo's models), or --quick")
     repeats = 1 if args.quick else args.repeats
+    run = provenance()  # the load average before this script adds its own
     with tempfile.TemporaryDirectory(prefix="textgen-bench-dashboard-") as tmp:
         folder = args.models
         if folder is None:
@@ -101,10 +102,11 @@ def main() -> None:
             raise SystemExit(f"no loadable models in {folder}")
         page = page_runs(folder, len(chosen), args.max_chars, args.num_samples, repeats)
         reference = [alone(m, args.max_chars, args.num_samples, repeats) for m in chosen]
-    report(args, chosen, page, reference)
+    report(args, chosen, page, reference, run)
 
 
-def report(args: argparse.Namespace, chosen: list[Path], page: dict[str, list], reference: list[float]) -> None:
+def report(args: argparse.Namespace, chosen: list[Path], page: dict[str, list], reference: list[float],
+           run: dict[str, str]) -> None:
     first = statistics.median(page["first"])
     shown = [statistics.median(run[i] for run in page["speeds"]) for i in range(len(chosen))]
     rows = [("first text in every column after pressing Generate (models loaded), s", f"{first:.3f}")]
@@ -118,10 +120,11 @@ def report(args: argparse.Namespace, chosen: list[Path], page: dict[str, list], 
                      f"{page_cps:,.0f} / {alone_cps:,.0f} ({ratio:.2f}x)"))
         targets.append((f"{model.name} within {SPEED_TARGET}x of textgen generate alone", ratio <= SPEED_TARGET))
     if args.record:
-        record(f"Dashboard: first text and chars/s against textgen generate ({len(chosen)} columns)", rows, targets,
-               notes=f"{args.num_samples} samples of {args.max_chars} characters per column, seed 0, prompt "
-                     f"{PROMPT!r}; median of {len(page['first'])} presses of Generate after a warm-up press; "
-                     "`textgen generate` median of as many runs, each model alone.")
+        notes = (f"{args.num_samples} samples of {args.max_chars} characters per column, seed 0, prompt {PROMPT!r}; "
+                 f"median of {len(page['first'])} presses of Generate after a warm-up press; `textgen generate` "
+                 "median of as many runs, each model alone.")
+        title = f"Dashboard: first text and chars/s against textgen generate ({len(chosen)} columns)"
+        record(title + (" --quick" if args.quick else ""), figures(rows, targets, notes), run)
 
 
 if __name__ == "__main__":

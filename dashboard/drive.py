@@ -108,13 +108,14 @@ def serve(models: Path, timeout: float = 60) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            code = process.wait(timeout=15)
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            code: int | None = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            code = None
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
         if code != 0:
-            raise TextgenError(f"Ctrl-C did not stop the dashboard cleanly (exit code {code})")
+            said = process.stdout.read()[-2000:] if process.stdout else ""
+            raise TextgenError(f"Ctrl-C did not stop the dashboard cleanly (exit code {code}):\n{said}")
 
 
 def _healthy(url: str) -> bool:
