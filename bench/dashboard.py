@@ -26,6 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.append(sys.path.pop(0))  # bench/ last: this script's own name must not hide the dashboard package
+
 from provenance import figures, provenance, record
 
 from dashboard.drive import WATCH_JS, browser, generate, serve, set_number, train_tiny, wait_finished, watched

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -91,31 +92,41 @@ def free_port() -> int:
 
 @contextmanager
 def serve(models: Path, timeout: float = 60) -> Iterator[str]:
-    """``textgen dashboard --models models`` on a free port: its URL; stopped with Ctrl-C (SIGINT) afterwards."""
+    """``textgen dashboard --models models`` on a free port: its URL; stopped with Ctrl-C (SIGINT) afterwards.
+
+    Its output goes to a file, not a pipe: a pipe nobody reads fills up, and a dashboard
+    blocked writing a log line neither serves nor stops.
+    """
     port = free_port()
+    log = tempfile.TemporaryFile("w+", encoding="utf-8")
     process = subprocess.Popen([sys.executable, "-m", "toolkit.cli", "dashboard", "--models", str(models),
-                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
+                                "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + timeout
-    while not _healthy(url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise TextgenError(f"the dashboard did not start:\n{process.stdout.read() if process.stdout else ''}")
-        time.sleep(0.3)
-    try:
-        yield url
-    finally:
-        process.send_signal(signal.SIGINT)
+    with log:
+        while not _healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise TextgenError(f"the dashboard did not start:\n{_tail(log)}")
+            time.sleep(0.3)
         try:
-            code: int | None = process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            code = None
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        if code != 0:
-            said = process.stdout.read()[-2000:] if process.stdout else ""
-            raise TextgenError(f"Ctrl-C did not stop the dashboard cleanly (exit code {code}):\n{said}")
+            yield url
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                code: int | None = process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                code = None
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            if code != 0:
+                raise TextgenError(f"Ctrl-C did not stop the dashboard cleanly (exit code {code}):\n{_tail(log)}")
+
+
+def _tail(log: Any) -> str:
+    log.seek(0)
+    return log.read()[-3000:]
 
 
 def _healthy(url: str) -> bool:

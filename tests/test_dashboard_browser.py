@@ -163,7 +163,7 @@ def check_stop(page) -> None:
     set_number(page, "shared.max_chars", 20_000)
     set_number(page, "shared.num_samples", 8)
     generate(page)
-    stop = page.locator(".st-key-stop button")
+    stop = page.locator(".st-key-stop").get_by_role("button", name="Stop").first
     stop.wait_for(timeout=30_000)
     page.wait_for_function("() => Object.values(window.tg.columns).some("
                            "c => c.states.some(s => s[1].startsWith('streaming')))", timeout=30_000)
