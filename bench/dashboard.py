@@ -17,6 +17,7 @@ budget, samples and seed, run alone, is the reference: the target is each column
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import re
@@ -26,13 +27,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.append(sys.path.pop(0))  # bench/ last: this script's own name must not hide the dashboard package
-
 from provenance import figures, provenance, record
 
-from dashboard.drive import WATCH_JS, browser, generate, serve, set_number, train_tiny, wait_finished, watched
-from dashboard.forms import RunOptions
-from dashboard.models import find_models, preselect
+_BENCH = sys.path.pop(0)  # bench/: while it is on the path, this script's own name hides the dashboard package
+importlib.import_module("dashboard.drive")
+sys.path.insert(0, _BENCH)
+
+from dashboard.drive import WATCH_JS, browser, generate, serve, set_number, train_tiny, wait_finished, watched  # noqa: E402
+from dashboard.forms import RunOptions  # noqa: E402
+from dashboard.models import find_models, preselect  # noqa: E402
 
 PROMPT = "ROMEO:\n"  # the page's default prompt
 FIRST_TEXT_TARGET = 1.5  # seconds from pressing Generate, models loaded

@@ -101,7 +101,7 @@ def serve(models: Path, timeout: float = 60) -> Iterator[str]:
     log = tempfile.TemporaryFile("w+", encoding="utf-8")
     process = subprocess.Popen([sys.executable, "-m", "toolkit.cli", "dashboard", "--models", str(models),
                                 "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=_default_sigint)  # noqa: PLW1509 (no threads yet)
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + timeout
     with log:
@@ -122,6 +122,13 @@ def serve(models: Path, timeout: float = 60) -> Iterator[str]:
                 process.wait()
             if code != 0:
                 raise TextgenError(f"Ctrl-C did not stop the dashboard cleanly (exit code {code}):\n{_tail(log)}")
+
+
+def _default_sigint() -> None:
+    """Ctrl-C handled as usual in the dashboard even when this runs in the background,
+    where the shell starts commands with SIGINT ignored (and Python then never raises
+    KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _tail(log: Any) -> str:
