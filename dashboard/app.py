@@ -59,7 +59,7 @@ HEADLINE_FACTS = ("plugin", "level", "corpus", "val bpc", "parameters", "states"
 #: Page styles: whole labels in the model picker (its tags wrap instead of being cut off),
 #: one-line column titles, each column's state as a small badge, and the column box.
 CSS = """<style>
-.stMultiSelect [data-baseweb="tag"] { max-width: none; height: auto; }
+.stMultiSelect [data-baseweb="tag"] { max-width: 100%; flex-shrink: 0; height: auto; }
 .stMultiSelect [data-baseweb="tag"] span { max-width: none; overflow: visible; white-space: normal; }
 .stMultiSelect [data-baseweb="select"] > div { flex-wrap: wrap; max-height: none; overflow: visible; }
 .tg-title { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-weight: 600; }
