@@ -3,7 +3,7 @@
 Trains tiny markov, lstm and gpt2 models beside a folder with a corrupt manifest, one with
 truncated weights and one with no manifest, starts ``textgen dashboard`` on a free port
 and drives Debian's chromium through Playwright (never ``playwright install``). A
-MutationObserver (`dashboard.drive.WATCH_JS`) records every state each column shows.
+MutationObserver (`dashboard.driver.WATCH_JS`) records every state each column shows.
 Covered: no broken model preselected and each named with its reason before any run; the
 loading, streaming and done states; the summary table; metrics tables at one height;
 stale marking; an invalid setting disabling Generate; Stop. Set
@@ -25,8 +25,7 @@ from toolkit import registry
 pytest.importorskip("streamlit")
 
 from dashboard.columns import STATES
-from dashboard.drive import (
-    CHROMIUM,
+from dashboard.driver import (
     FAMILIES,
     WATCH_JS,
     browser,
@@ -36,22 +35,15 @@ from dashboard.drive import (
     train_tiny,
     wait_finished,
     watched,
+    why_not,
 )
 
 PROMPT = "ROMEO:\n"
 
 
 def _why_not() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return f"no chromium at {CHROMIUM}"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed"
     missing = [f for f in FAMILIES if f not in registry.plugins()]
-    if missing:
-        return f"plugins not installed: {', '.join(missing)}"
-    return None
+    return why_not() or (f"plugins not installed: {', '.join(missing)}" if missing else None)
 
 
 pytestmark = pytest.mark.skipif(_why_not() is not None, reason=_why_not() or "")
