@@ -21,11 +21,12 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
-from dashboard.driver import browser, open_tab, serve, why_not
+# bench/ is on the path first when this runs as a script, and bench/dashboard.py would hide the dashboard package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from dashboard.driver import WATCH_JS, browser, generate, open_tab, serve, wait_finished, why_not  # noqa: E402
 
 PROMPT = "ROMEO:"
 #: How long all the columns may take to finish (a cold GPT-2 loads in seconds).
@@ -45,36 +46,29 @@ def tiny_models(folder: Path) -> Path:
     return folder
 
 
-def wait_for_columns(page: Any) -> int:
-    """Wait until every column shows its finished result; how many columns there are."""
-    columns = page.locator("[class*='st-key-col-']")
-    columns.first.wait_for(timeout=60_000)
-    deadline = time.monotonic() + GENERATE_SECONDS
-    while page.locator("[class*='st-key-result-']").count() < columns.count():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the columns did not finish within {GENERATE_SECONDS} s")
-        page.wait_for_timeout(500)
-    page.wait_for_timeout(1500)  # the last redraws
-    return columns.count()
-
-
 def take(models: Path, out: Path) -> list[Path]:
     """Drive the page and save the four screenshots into ``out``."""
     from playwright.sync_api import expect
 
     out.mkdir(parents=True, exist_ok=True)
     shots = []
-    with serve(models) as url, browser(1680, 1050) as page:
+    with serve(models) as url, browser() as page:
         page.goto(url)
         prompt = page.locator(".st-key-prompt textarea")
         prompt.wait_for(timeout=60_000)
+        page.evaluate(WATCH_JS)
         prompt.fill(PROMPT)
         prompt.press("Control+Enter")
         page.wait_for_timeout(800)
-        page.locator(".st-key-generate button").click()
-        count = wait_for_columns(page)
+        page.locator(".st-key-col-0").wait_for(timeout=60_000)
+        count = next(i for i in range(100) if not page.locator(f".st-key-col-{i}").count())
+        generate(page)
+        wait_finished(page, count, timeout_ms=GENERATE_SECONDS * 1000)
+        page.wait_for_timeout(1500)  # the last redraws
+        page.set_viewport_size({"width": 1680, "height": 1600})  # the page scrolls inside itself: a taller view
+        page.wait_for_timeout(800)
         shots.append(out / "dashboard.png")
-        page.screenshot(path=str(shots[-1]), full_page=True)
+        page.screenshot(path=str(shots[-1]))
         summary = page.locator(".st-key-summary")
         if summary.count():
             shots.append(out / "dashboard-summary.png")
@@ -84,9 +78,10 @@ def take(models: Path, out: Path) -> list[Path]:
         open_tab(page, "Where each model is surprised")
         for i in range(count):
             expect(page.locator(f".st-key-surprisal-{i}")).to_contain_text("bits/char", timeout=120_000)
+        page.set_viewport_size({"width": 1680, "height": 2400})  # the page scrolls inside itself: show it all
         page.wait_for_timeout(1000)
         shots.append(out / "dashboard-surprisal.png")
-        page.screenshot(path=str(shots[-1]), full_page=True)
+        page.locator(".st-key-surprisal").screenshot(path=str(shots[-1]))
         open_tab(page, "Learning curves")
         expect(page.locator(".st-key-curves img")).to_be_visible(timeout=120_000)
         page.wait_for_timeout(1000)

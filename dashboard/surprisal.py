@@ -129,10 +129,11 @@ def surprisal_view(sources: dict[str, str], prompt: str) -> None:
             except Exception as exc:  # a broken model is shown in its column, not raised
                 found[source] = f"{type(exc).__name__}: {exc}"
     top = scale_top([s for s in found.values() if isinstance(s, Surprisal)])
-    st.html(legend_html(top))
-    for i, (column, source) in enumerate(zip(st.columns(len(chosen)), chosen, strict=True)):
-        with column, st.container(key=f"surprisal-{i}"):
-            draw_column(sources[source], found[source], top)
+    with st.container(key="surprisal"):
+        st.html(legend_html(top))
+        for i, (column, source) in enumerate(zip(st.columns(len(chosen)), chosen, strict=True)):
+            with column, st.container(key=f"surprisal-{i}"):
+                draw_column(sources[source], found[source], top)
 
 
 def draw_column(label: str, found: Surprisal | str, top: float) -> None:

@@ -131,3 +131,10 @@ def test_surprisal_totals_equal_textgen_score_in_a_browser(models, tmp_path):
         figure_shown = float(re.search(r"([\d.]+) bits/char", column).group(1))
         assert f"{figure_shown:.4f}" == f"{cli_bpc(models / f'markov-{level}', text_file):.4f}", level
         assert "⏎" in column, "newlines are not visible"
+
+
+def test_the_readme_shows_the_surprisal_view():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for image in ("docs/dashboard-surprisal.png", "docs/dashboard-curves.png"):
+        assert f"]({image})" in readme, image
+        assert (ROOT / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
