@@ -93,21 +93,23 @@ def generated_texts(sources: dict[str, str]) -> dict[str, str]:
     return texts
 
 
-def pick_text(sources: dict[str, str], prompt: str) -> str:
-    """The text to look at: the prompt plus a generated sample, or any pasted text."""
+def pick_text(sources: dict[str, str], prompt: str) -> tuple[str, bool]:
+    """The text to look at (the prompt plus a generated sample, or any pasted text), and whether the user
+    chose it: a sample of a run or an edited text, as opposed to the prompt the page opened with."""
     generated = generated_texts(sources)
     # keyed by the run's samples, so a new run starts at its first sample, not at the last choice
     choice = st.selectbox("Text", [*generated, PASTE], key=f"surprisal.choice:{hash(tuple(generated.values()))}",
                           help="The prompt plus a sample from the last Generate run, or a text of your own.")
     if choice in generated:
-        text = generated[choice]
+        text = chosen = generated[choice]
         st.html(f'<div style="{BOX}; opacity: 0.8">{escape(text)}</div>')
     else:
         text = st.text_area("Text to look at", value=prompt, key="surprisal.text", height=110)
+        chosen = text if text != prompt else ""
     if len(text) > MAX_CHARS:
         st.caption(f"Showing the first {MAX_CHARS:,} of {len(text):,} characters.")
         text = text[:MAX_CHARS]
-    return text
+    return text, bool(chosen)
 
 
 def surprisal_view(sources: dict[str, str], prompt: str) -> None:
@@ -115,11 +117,18 @@ def surprisal_view(sources: dict[str, str], prompt: str) -> None:
     st.markdown("**Where each model is surprised**: each character's colour is its surprisal in bits under "
                 "that model (a word or BPE token's bits spread evenly over its characters). The total under "
                 "each column is the model's bits per character on this text, as `textgen score` gives it.")
-    text = pick_text(sources, prompt)
+    text, picked = pick_text(sources, prompt)
     chosen = st.multiselect("Models", list(sources), default=list(sources), format_func=sources.get,
                             key="surprisal.models")
     if not text or not chosen:
         st.info("Pick a text and at least one model.")
+        return
+    # Streamlit draws every tab on every rerun: scoring the opening prompt unasked would load every model
+    # at page open. A sample, an edited text or this button asks for it (and it stays asked).
+    asked = st.button("Score this text under each model", key="surprisal.go") or picked
+    st.session_state["surprisal.asked"] = asked = asked or st.session_state.get("surprisal.asked", False)
+    if not asked:
+        st.caption("Generate, paste a text, or press the button: the models load and score it then.")
         return
     found: dict[str, Surprisal | str] = {}
     with st.spinner("Scoring…"):
