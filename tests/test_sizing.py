@@ -43,7 +43,9 @@ def test_short_and_long_budget_on_a_large_corpus(family):
     short, why = choose(family, seconds=85, steps=None, corpus_chars=LARGE, device="cpu")
     long, _ = choose(family, seconds=600, steps=None, corpus_chars=LARGE, device="cpu")
     assert (short.name, long.name) == ("cpu-short", "cpu-long")
-    assert long.values["dropout"] > short.values["dropout"]
+    assert weights(family, long.values) > weights(family, short.values)
+    # GPT-2's long row is baby, undropped: a deeper, dropped-out model trained worse in 600 s on 2 cores
+    assert long.values["dropout"] > short.values["dropout"] or family == "gpt2"
     assert "85 s budget on cpu" in why and "1,000,000-char" in why
 
 
@@ -52,7 +54,7 @@ def test_small_corpus_gets_a_smaller_model_and_more_dropout(family):
     big, _ = choose(family, seconds=600, steps=None, corpus_chars=LARGE, device="cpu")
     for chars in (5_000, 50_000, SMALL_CORPUS - 1):
         small, why = choose(family, seconds=600, steps=None, corpus_chars=chars, device="cpu")
-        assert weights(family, small.values) < weights(family, big.values) / 3
+        assert weights(family, small.values) < weights(family, big.values) / 2
         assert small.values["dropout"] > big.values["dropout"] and "capped for the small corpus" in why
     # a short budget on a small corpus is capped the same way: the corpus, not the clock, limits it
     assert choose(family, seconds=15, steps=None, corpus_chars=50_000, device="cpu")[0].name == "small-corpus"
@@ -136,7 +138,7 @@ def test_gpt2_preset_or_source_names_the_shape():
     sized, sizing = GPT2Options(source="distilgpt2", lr=5e-5).sized(LARGE, "cpu")
     assert sized.lr == 5e-5 and "fine-tuning distilgpt2" in sizing.reason and sizing.set_by_user == ["lr"]
     sized, sizing = GPT2Options(max_seconds=600).sized(LARGE, "cpu")
-    assert (sized.layers, sized.width, sizing.row) == (6, 128, "cpu-long")
+    assert (sized.layers, sized.width, sizing.row) == (4, 128, "cpu-long")
 
 
 def test_training_records_the_sizing_and_the_users_option_wins(tmp_path, capsys):
@@ -218,7 +220,10 @@ def test_plateau_hint_names_a_larger_model_or_more_text():
     small = choose("lstm", seconds=600, steps=None, corpus_chars=50_000, device="cpu")[0]
     assert "more text" in plateau_hint("lstm", Sizing(small.name, ""), model, "cpu")
     baby = {"layers": 4, "heads": 4, "width": 128}  # a preset: sized by no row, still a next size up
-    assert plateau_hint("gpt2", Sizing("none", ""), baby, "cpu").startswith("a larger model (-o layers=")
+    wider = next_size_up("gpt2", baby, "cpu")  # baby is the largest CPU row: a wider model
+    hint = plateau_hint("gpt2", Sizing("none", ""), baby, "cpu")
+    assert hint.startswith(f"a larger model (-o width={wider['width']})")
+    assert wider["width"] > baby["width"]
 
 
 def test_training_stops_early_by_default_and_says_so(tmp_path, capsys):
