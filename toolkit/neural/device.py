@@ -148,6 +148,8 @@ def distributed(device: torch.device) -> Iterator[tuple[int, int]]:
         started = True
     try:
         yield rank_and_world()
+        if started:  # rank 0 holds the group's store: none tears down while another still talks to it
+            dist.barrier()
     finally:
         if started:
             dist.destroy_process_group()
