@@ -27,12 +27,11 @@ import contextlib
 import fcntl
 import json
 import math
-import os
-import platform
 import sys
-import time
 from pathlib import Path
 from typing import Any
+
+from provenance import provenance
 
 import toolkit
 from toolkit.data.corpora import Corpus, load_corpus
@@ -89,7 +88,7 @@ def held(lock: Path | None) -> Any:
 def run_one(family: str, corpus: Corpus, seconds: float, device: str, seed: int,
             lock: Path | None = None) -> dict[str, Any]:
     with held(lock):
-        load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+        load = provenance()["load_average"]
         model = toolkit.train(family, corpus, seed=seed, level="char", max_seconds=seconds, device=device,
                               progress=False)
     return describe(model, family, corpus, seconds, load)
@@ -172,19 +171,11 @@ def plot(runs: list[dict[str, Any]], lines: dict[str, float], path: Path) -> Non
     plt.close(fig)
 
 
-def machine() -> dict[str, str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
-    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    return {"date": date, "cpu": f"{cpu}, {os.cpu_count()} cores", "load": load}
-
-
 def markdown(runs: list[dict[str, Any]], found: list[tuple[str, bool | None, str]], lines: dict[str, float],
              where: dict[str, str], command: str, plot_path: Path) -> str:
     out = [f"\n## Scaling at the sizing rule's sizes (`bench/scaling.py`), {where['date']}\n",
-           f"Machine: {where['cpu']}; load average at the start {where['load']}, at the end "
-           f"{machine()['load']}. Command: `{command}`. Whole validation split, seed 0, char level, default "
+           f"Machine: {where['machine']}; load average at the start {where['load_average']}, at the end "
+           f"{provenance()['load_average']}. Command: `{command}`. Whole validation split, seed 0, char level, default "
            "options (early stop on: patience 5 of 20 validations spread over the budget).\n",
            "| corpus | family | budget s | trained s | stopped by | row | parameters | steps | train tok/s "
            "| nats/char | bits/char | load at start |",
@@ -216,7 +207,7 @@ def main() -> int:
     args = parser.parse_args()
 
     budgets = parse_budgets(args.budgets or (QUICK_BUDGETS if args.quick else DEFAULT_BUDGETS))
-    where = machine()
+    where = provenance()
     runs, lines = [], {}
     for name, seconds in budgets.items():
         corpus = get_corpus(name)
