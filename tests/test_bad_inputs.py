@@ -336,6 +336,63 @@ def test_a_model_moved_aside_by_a_killed_save_is_put_back(tmp_path):
     assert not aside.exists() and toolkit.load(out).generate("the", max_tokens=3)
 
 
+
+def test_ctrl_c_during_the_swap_puts_the_old_folder_back_and_leaves_no_debris(tmp_path, monkeypatch):
+    """Ctrl-C between the two renames of a folder swap: the old folder is back and nothing else is left."""
+    from toolkit import atomic
+
+    folder = tmp_path / "train-state"
+    folder.mkdir()
+    (folder / "state.json").write_text("old")
+    real = os.replace
+    calls = []
+
+    def interrupted(src, dst):
+        calls.append(dst)
+        real(src, dst)
+        if len(calls) == 1:  # the old folder has just been moved aside
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic.directory(folder) as tmp:
+            (tmp / "state.json").write_text("new")
+    assert (folder / "state.json").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train-state"]
+
+
+def test_a_signal_during_the_swap_waits_until_the_swap_is_done(tmp_path, monkeypatch):
+    """SIGINT sent while the renames run is held until they are done, then delivered."""
+    from toolkit import atomic
+
+    real = atomic._swap_in
+
+    def signalled(*args):
+        os.kill(os.getpid(), signal.SIGINT)
+        real(*args)
+
+    monkeypatch.setattr(atomic, "_swap_in", signalled)
+    folder = tmp_path / "train-state"
+    with pytest.raises(KeyboardInterrupt):
+        with atomic.directory(folder) as tmp:
+            (tmp / "state.json").write_text("new")
+    assert (folder / "state.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train-state"]
+
+
+def test_debris_of_a_killed_writer_does_not_block_resuming(tmp_path):
+    """An interrupted run's ``--out`` holding our temporary names beside ``train-state`` is still resumable."""
+    from toolkit.outpaths import check_model_out
+
+    out = tmp_path / "model"
+    (out / "train-state").mkdir(parents=True)
+    (out / ".train-state.99999999.kvq_9bjc.tmp").mkdir()
+    assert check_model_out(out) == out
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"notes\.txt"):
+        check_model_out(out)
+
+
 DASHBOARD = """
 import sys
 from toolkit import cli, dashboard

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -102,11 +105,51 @@ def directory(path: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = None
-    if path.exists():
-        old = path.with_name(f".{path.name}.{os.getpid()}.old.tmp")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(path, old)
-    os.replace(tmp, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    with _signals_held():
+        _swap_in(tmp, path)
+
+
+def _swap_in(tmp: Path, path: Path) -> None:
+    """Rename ``tmp`` over ``path``; if that fails midway, the old ``path`` is put back."""
+    old = path.with_name(f".{path.name}.{os.getpid()}.old.tmp")
+    shutil.rmtree(old, ignore_errors=True)
+    try:
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        if old.exists() and not path.exists():  # asked of the disk: the rename may be done yet not returned
+            os.replace(old, path)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the renames are done: a swap cut in half leaves debris.
+
+    A signal that arrives meanwhile is raised again, to the handler that was there, when the
+    block ends. Only the main thread may set handlers; elsewhere `_swap_in` undoes a cut swap.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {number: signal.signal(number, lambda got, _frame: caught.append(got))
+                for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+        for number in caught[:1]:
+            signal.raise_signal(number)
+
+
+_TEMPORARY = re.compile(r"\..+\.\d+\.[a-z0-9_]+\.tmp")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether ``name`` is one of our work-in-progress names (``.NAME.PID.XXXXXXXX.tmp``)."""
+    return _TEMPORARY.fullmatch(name) is not None

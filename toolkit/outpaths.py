@@ -3,7 +3,8 @@
 A writer (``textgen train --out``, ``compare --out``, `toolkit.train`, `Generator.save`)
 replaces its folder as a whole, so what is already there must be ours to replace: an
 empty folder, one of our own models or reports (with ``overwrite``), or the
-``train-state`` of an interrupted run that training resumes. A regular file, a folder
+``train-state`` of an interrupted run that training resumes. Our own temporary names
+(`toolkit.atomic`), left by a writer that was killed, do not count. A regular file, a folder
 of the user's own files, or the current directory is refused with the path named, and
 an unwritable place is found at once rather than after the training budget is spent.
 """
@@ -16,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import atomic
 from .errors import TextgenError
 
 #: The manifest file that marks a textgen model directory (also `toolkit.generator.MANIFEST`).
@@ -70,7 +72,7 @@ def _check(path: str | Path, kind: _Kind, overwrite: bool, flag: str) -> Path:
 
 
 def _check_existing(path: Path, text: str, kind: _Kind, overwrite: bool, flag: str) -> None:
-    names = sorted(entry.name for entry in path.iterdir())
+    names = sorted(entry.name for entry in path.iterdir() if not atomic.is_temporary(entry.name))
     if not names or set(names) <= kind.resumable:
         return
     owner = _owner(path, kind)
