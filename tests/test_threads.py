@@ -47,3 +47,14 @@ def test_free_cores_are_shared_among_concurrent_models(monkeypatch):
     for t in threads:
         t.join()
     assert counts[-4:] == [1, 1, 1, 1]  # five models in the last second (this one too): one core each
+
+
+def test_waiting_for_a_quiet_machine_ends_once_the_cores_are_free_or_at_the_limit(monkeypatch):
+    from toolkit import machine
+
+    monkeypatch.setattr(machine, "usable_cores", lambda: 2)
+    looks = iter([1, 1, 1])  # another process keeps a core busy for three looks, then leaves it
+    monkeypatch.setattr(machine, "free_cores", lambda: next(looks, 2))
+    assert machine.wait_until_quiet(5, every=0.001) < 1
+    monkeypatch.setattr(machine, "free_cores", lambda: 1)  # never quiet: the limit ends the wait
+    assert 0.05 <= machine.wait_until_quiet(0.05, every=0.001) < 1

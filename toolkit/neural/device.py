@@ -9,10 +9,11 @@ import random
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import torch
+
+from ..machine import free_cores, usable_cores
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: Environment variable that fixes torch's CPU thread count for every model (the option still wins).
@@ -93,26 +94,6 @@ class _ThreadPolicy:
                 self.free = free_cores()
                 self.seen = {ident: t for ident, t in self.seen.items() if now - t <= LOOK_EVERY}
             return max(1, self.free // len(self.seen))
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity, else the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def free_cores() -> int:
-    """Usable cores less those other processes keep busy now (Linux: runnable tasks in /proc)."""
-    cores = usable_cores()
-    try:
-        running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
-        ours = sum(1 for stat in Path("/proc/self/task").glob("*/stat")
-                   if stat.read_text().rsplit(")", 1)[-1].split()[0] == "R")
-    except (OSError, ValueError, IndexError):
-        return cores
-    return max(1, cores - max(0, running - max(ours, 1)))
 
 
 _POLICY = _ThreadPolicy()

@@ -1,0 +1,42 @@
+"""What this machine leaves free: the cores this process may use, and those other processes keep busy.
+
+Torch-free, so that anything may ask (the torch thread policy in `toolkit.neural.device`,
+the dashboard's turns).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def free_cores() -> int:
+    """Usable cores less those other processes keep busy now (Linux: runnable tasks in /proc)."""
+    cores = usable_cores()
+    try:
+        running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+        ours = sum(1 for stat in Path("/proc/self/task").glob("*/stat")
+                   if stat.read_text().rsplit(")", 1)[-1].split()[0] == "R")
+    except (OSError, ValueError, IndexError):
+        return cores
+    return max(1, cores - max(0, running - max(ours, 1)))
+
+
+def wait_until_quiet(limit: float, every: float = 0.01) -> float:
+    """Wait until no other process keeps a core busy, or ``limit`` seconds; the seconds waited.
+
+    Where /proc cannot be read every core counts as free, and this returns at once.
+    """
+    started = time.perf_counter()
+    while free_cores() < usable_cores() and time.perf_counter() - started < limit:
+        time.sleep(every)
+    return time.perf_counter() - started
