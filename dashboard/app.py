@@ -5,7 +5,8 @@ model quick-trained from any installed plugin), names the folders that cannot be
 loaded and why, and holds the shared settings. The tabs:
 
 * Side by side: a sortable summary, one row per model, above the columns; every column
-  streams at once, shows its state (`columns.STATES`), then its timing and metrics;
+  shows its first text at once, then the columns generate in turns (`workers.Turns`),
+  each showing its state (`columns.STATES`), then its timing and metrics;
 * Temperature lens: the lesson's temperature sweep, and one next-token distribution
   before and after each sampling option;
 * Compare: held-out bits per character and the compare report's plots.
@@ -44,7 +45,7 @@ from dashboard.lens import SWEEP, next_token_table
 from dashboard.models import find_models, load_model, preselect, quick_train, source_corpus, without_manifest
 from dashboard.surprisal import surprisal_view
 from dashboard.views import passage_html, sample_html
-from dashboard.workers import DONE, Phase, Relay, run_concurrently
+from dashboard.workers import DONE, Phase, Relay, Turns, run_concurrently
 from toolkit import registry
 from toolkit.dashboard import MODELS_ENV
 from toolkit.data.corpora import NAMED
@@ -65,7 +66,7 @@ CSS = """<style>
 .tg-title { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-weight: 600; }
 .tg-state { font-size: 0.8rem; padding: 0.1rem 0.5rem; border-radius: 0.6rem; display: inline-block;
             background: rgba(128,128,128,0.15); }
-.tg-state-streaming, .tg-state-loading { background: #dbeafe; color: #1e3a8a; }
+.tg-state-streaming, .tg-state-loading, .tg-state-queued { background: #dbeafe; color: #1e3a8a; }
 .tg-state-done { background: #dcfce7; color: #14532d; }
 .tg-state-error, .tg-state-stopped { background: #fee2e2; color: #7f1d1d; }
 .tg-stale { background: #fef3c7; color: #78350f; }
@@ -308,11 +309,15 @@ def draw_summary(slot: Any, rows: Iterable[tuple[str, ColumnResult]]) -> None:
 def stream_into(slots: dict[str, Any], results: dict[str, ColumnResult], into: dict[str, ColumnResult],
                 corpus: str | None = None, final_key: str | None = None,
                 on_change: Callable[[dict[str, ColumnResult]], None] | None = None) -> None:
-    """Run every column's job at once, redrawing each slot as its snapshots arrive.
+    """Run every column's job, redrawing each slot as its snapshots arrive.
+
+    The columns load at once and generate in turns (`Turns`: every first text, then one
+    column at a time at full speed); the page draws in short turns of its own between
+    two steps of the column generating.
 
     ``into`` (a dict in the session state) holds the latest snapshot of each column all
     along, so a run ended by Stop keeps what it had. ``on_change`` is called whenever a
-    column's state changes (the summary table redraws then, not on every piece). With
+    column's figures are final (the summary table redraws then, not on every piece or turn). With
     ``final_key`` the last drawing of column i is a container keyed ``{final_key}-{i}``.
     """
     latest = dict(results)
@@ -320,23 +325,33 @@ def stream_into(slots: dict[str, Any], results: dict[str, ColumnResult], into: d
     for key, result in latest.items():
         with slots[key].container():
             draw_result(result, elapsed=0.0)
-    phase = Phase(len(results))  # every column generates before any measures
-    jobs = {key: (lambda r=result: generate(r, corpus, phase)) for key, result in results.items()}
+    phase, turns = Phase(len(results)), Turns()  # every column generates before any measures
+    jobs = {key: (lambda r=result: generate(r, corpus, phase, turns)) for key, result in results.items()}
     with closing(run_concurrently(jobs)) as batches:
         for batch in batches:
-            before = {k: r.status for k, r in latest.items()}
-            # nothing came: redraw the unfinished columns anyway (a loading one's clock), which is also
-            # where Streamlit notices a pressed Stop
-            changed = absorb(batch, latest) or {k for k, r in latest.items() if not r.done}
-            into.update(latest)
-            for key in changed:
-                with slots[key].container():
-                    draw_result(latest[key], elapsed=time.perf_counter() - begun)
-            if on_change and any(latest[k].status != s for k, s in before.items()):
-                on_change(latest)
+            with turns.turn(short=True):  # drawing in a turn of its own takes no column's time
+                before = {k: r.status for k, r in latest.items()}
+                # nothing came: redraw the unfinished columns anyway (a loading one's clock), which is also
+                # where Streamlit notices a pressed Stop
+                changed = absorb(batch, latest) or {k for k, r in latest.items() if not r.done}
+                into.update(latest)
+                for key in changed:
+                    with slots[key].container():
+                        draw_result(latest[key], elapsed=time.perf_counter() - begun)
+                if on_change and any(_settled(s, latest[k].status) for k, s in before.items()):
+                    on_change(latest)
     for i, key in enumerate(results if final_key else ()):
         with slots[key].container(key=f"{final_key}-{i}"):
             draw_result(latest[key])
+
+
+def _settled(before: str, now: str) -> bool:
+    """Whether a column going from state ``before`` to ``now`` has its final figures for the summary.
+
+    Not on every change: redrawing the table is the browser's heaviest work on the page,
+    and it would take the machine from the column generating.
+    """
+    return before != now and now in ("done", "error", "stopped")
 
 
 def absorb(batch: list[tuple[str, Any]], latest: dict[str, ColumnResult]) -> set[str]:
@@ -412,7 +427,7 @@ class Board:
         return settings
 
     def run(self, stop_slot: Any) -> None:
-        """Generate in every column at once, the Stop button shown meanwhile."""
+        """Generate in every column (in turns), the Stop button shown meanwhile."""
         show_stop(stop_slot)
         runnable = {s: p for s, p in self.plans.items() if p is not None}
         into: dict[str, ColumnResult] = st.session_state.setdefault("results", {})

@@ -7,10 +7,12 @@ as soon as it exists, later snapshots at most every `REDRAW_EVERY` seconds: copy
 redrawing a column for every piece cost the models most of their speed when several
 columns ran at once.
 
-A column's state is one of `STATES`. Its timing keeps loading apart from generating:
-``load_seconds`` is what loading the model took (about 0 once it is loaded), and the
-first-token time and characters per second count from the start of generation only,
-the figures ``textgen generate`` prints for the same model and settings.
+Columns run at once take turns at the machine (`workers.Turns`): each shows its first
+text as soon as it can, then waits its turn ("queued") and generates the rest at full
+speed. A column's state is one of `STATES`. Its timing keeps loading apart from
+generating: ``load_seconds`` is what loading the model took (about 0 once it is loaded),
+and the first-token time and characters per second count the column's own turns only,
+the figures ``textgen generate`` prints for the same model and settings run alone.
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from toolkit.generator import Generator
 
 from .forms import RunOptions
 from .models import load_model, model_facts, training_corpus, training_index
-from .workers import Phase
+from .workers import Phase, Turns
 
 #: Seconds between two snapshots of a streaming column (the page redraws no faster).
 REDRAW_EVERY = 0.2
 #: What a column can be doing, in the order a run goes through them, and how the page names it.
-STATES = {"loading": "loading the model", "streaming": "streaming", "waiting": "waiting for the other columns",
+STATES = {"loading": "loading the model", "queued": "waiting its turn", "streaming": "streaming",
+          "waiting": "waiting for the other columns",
           "measuring": "measuring", "done": "done", "error": "error", "stopped": "stopped"}
 #: The metrics every column lists, in this order (a missing one shows as "–", so the tables line up).
 METRICS = ("distinct-1", "distinct-2", "repetition", "self-BLEU", "4-gram overlap", "longest copy (chars)")
@@ -52,7 +55,7 @@ class ColumnResult:
     notices: list[str] = field(default_factory=list)
     load_seconds: float | None = None
     first_token_seconds: float | None = None  #: from the start of generation, loading excluded
-    seconds: float = 0.0  #: generating only
+    seconds: float = 0.0  #: generating only: the column's own turns
     tokens: int = 0
     metrics: dict[str, float | None] = field(default_factory=dict)
     novelty: list[dict[str, Any]] = field(default_factory=list)
@@ -70,7 +73,7 @@ class ColumnResult:
     @property
     def progress(self) -> float:
         """How far the samples are through their character budget: 1.0 only once generation ended."""
-        if self.status in ("loading", "streaming"):
+        if self.status in ("loading", "queued", "streaming"):
             return min(0.99, self.chars / (self.run.max_chars * self.run.num_samples))
         return 1.0
 
@@ -84,7 +87,7 @@ class ColumnResult:
 
     def finished(self, i: int) -> bool:
         """Whether sample ``i`` has ended (its budget is spent, or the whole column is past streaming)."""
-        return self.status != "streaming" or len(self.samples[i]) >= self.run.max_chars
+        return self.status not in ("queued", "streaming") or len(self.samples[i]) >= self.run.max_chars
 
     def settings(self) -> dict[str, Any]:
         """Everything that decides this column's text: prompt, run and sampling options."""
@@ -113,12 +116,13 @@ def diversity(texts: list[str]) -> dict[str, float | None]:
     return found
 
 
-def generate(result: ColumnResult, corpus: str | None = None, phase: Phase | None = None) -> Iterator[ColumnResult]:
+def generate(result: ColumnResult, corpus: str | None = None, phase: Phase | None = None,
+             turns: Turns | None = None) -> Iterator[ColumnResult]:
     """Load the model, stream every sample, then add metrics; yields snapshots as it goes.
 
     Novelty is measured against ``corpus``, else the model's own training corpus. With
     ``phase`` (shared by the columns running at once) measuring waits until every column
-    has generated.
+    has generated; with ``turns`` (shared too) the columns generate one at a time.
     """
     try:
         started = time.perf_counter()
@@ -128,10 +132,11 @@ def generate(result: ColumnResult, corpus: str | None = None, phase: Phase | Non
         unknown = model.unknowns(result.prompt)
         if unknown:
             result.notices.append(f"prompt pieces outside the vocabulary: {', '.join(map(repr, unknown[:8]))}")
-        result.status = "streaming"
+        result.status = "queued"
         result.samples = [""] * result.run.num_samples
-        yield result.snapshot()
-        yield from _stream(model, result)
+        if result.load_seconds >= REDRAW_EVERY:  # a model already loaded goes straight to its first text
+            yield result.snapshot()
+        yield from _stream(model, result, turns or Turns())
     finally:
         if phase:  # a failed or dropped column must not hold the others back
             phase.leave()
@@ -147,25 +152,45 @@ def generate(result: ColumnResult, corpus: str | None = None, phase: Phase | Non
     yield result.snapshot()
 
 
-def _stream(model: Generator, result: ColumnResult) -> Iterator[ColumnResult]:
-    """Stream every sample as one batch into ``result``: a snapshot at the first text, then every `REDRAW_EVERY` s."""
-    started = time.perf_counter()
-    last = started - REDRAW_EVERY  # the first text is drawn at once
-    parts: list[list[str]] = [[] for _ in result.samples]
+def _stream(model: Generator, result: ColumnResult, turns: Turns) -> Iterator[ColumnResult]:
+    """Stream every sample as one batch into ``result``: its first step in a short turn, the rest in a long one.
+
+    A snapshot goes out at the first text, then every `REDRAW_EVERY` s of the long turn;
+    ``result.seconds`` counts the turns only.
+    """
     run = result.run
-    for pieces in model.stream_batch(result.prompt, max_tokens=run.max_chars, max_chars=run.max_chars,
-                                     num_samples=run.num_samples, seed=run.seed, options=result.sampling):
-        now = time.perf_counter()
-        if result.first_token_seconds is None:
-            result.first_token_seconds = now - started
-        for part, piece in zip(parts, pieces, strict=True):
-            if piece:
-                part.append(piece)
-        if now - last >= REDRAW_EVERY:
-            last = now
-            result.samples, result.seconds = ["".join(p) for p in parts], now - started
-            yield result.snapshot()
-    result.samples, result.seconds = ["".join(p) for p in parts], time.perf_counter() - started
+    steps = model.stream_batch(result.prompt, max_tokens=run.max_chars, max_chars=run.max_chars,
+                               num_samples=run.num_samples, seed=run.seed, options=result.sampling)
+    parts: list[list[str]] = [[] for _ in result.samples]
+    spent = 0.0
+    with turns.turn(short=True) as turn:
+        result.status = "streaming"
+        _take(next(steps, [""] * len(parts)), parts)
+        spent = result.first_token_seconds = turn.held()
+    _show(result, parts, spent, "queued")
+    yield result.snapshot()
+    with turns.turn() as turn:
+        result.status = "streaming"
+        last = time.perf_counter()
+        for pieces in steps:
+            _take(pieces, parts)
+            if time.perf_counter() - last >= REDRAW_EVERY:
+                last = time.perf_counter()
+                _show(result, parts, spent + turn.held(), "streaming")
+                yield result.snapshot()
+            turn.step_aside()
+        spent += turn.held()
+    _show(result, parts, spent, "streaming")
+
+
+def _take(pieces: Any, parts: list[list[str]]) -> None:
+    for part, piece in zip(parts, pieces, strict=True):
+        if piece:
+            part.append(piece)
+
+
+def _show(result: ColumnResult, parts: list[list[str]], seconds: float, status: str) -> None:
+    result.samples, result.seconds, result.status = ["".join(p) for p in parts], seconds, status
 
 
 def _measure(model: Generator, result: ColumnResult, corpus: str | None) -> None:

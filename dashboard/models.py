@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import struct
@@ -116,8 +117,17 @@ def preselect(found: list[Found], limit: int = PRESELECT) -> list[str]:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def load_model(source: str) -> Generator:
-    """A model by path or ``PLUGIN:SOURCE``, loaded once per dashboard process."""
-    return toolkit.load(source)
+    """A model by path or ``PLUGIN:SOURCE``, loaded once per dashboard process.
+
+    What loading brought in (the model, torch, transformers) lives as long as the process,
+    so it is moved out of the garbage collector's sight (`gc.freeze`): a full collection
+    then looks at the page's own garbage only, instead of stopping whichever column is
+    generating for a good part of a second.
+    """
+    model = toolkit.load(source)
+    gc.collect()
+    gc.freeze()
+    return model
 
 
 def training_corpus(training: dict[str, Any]) -> str | None:

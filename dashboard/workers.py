@@ -12,15 +12,24 @@ these iterators, which tells the workers to stop.
 
 from __future__ import annotations
 
+import gc
+import heapq
+import itertools
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
+from toolkit.machine import wait_until_quiet
+
 #: Marks the end of a job's output (after its last item or its error).
 DONE = object()
+#: Seconds a long turn waits at most for other processes to leave the cores free.
+SETTLE = 0.3
 
 
 class Phase:
@@ -43,6 +52,90 @@ class Phase:
     def wait(self) -> None:
         with self.changed:
             self.changed.wait_for(lambda: self.left <= 0)
+
+
+class Turn:
+    """One hold on the machine, from `Turns.turn`: its seconds held, and a way to step aside."""
+
+    def __init__(self, turns: Turns, entry: tuple[int, int]) -> None:
+        self.turns, self.entry = turns, entry
+        self.seconds = 0.0  #: held so far, time spent stepped aside excluded
+        self.since = time.perf_counter()
+
+    def held(self) -> float:
+        """Seconds this turn has held the machine, up to now."""
+        return self.seconds + time.perf_counter() - self.since
+
+    def step_aside(self) -> None:
+        """Let the short turns waiting go first, then carry on at the head of the queue."""
+        if not self.turns.short_waiting():
+            return
+        self.seconds = self.held()
+        self.turns.release()
+        self.turns.acquire(self.entry)
+        self.since = time.perf_counter()
+
+
+class Turns:
+    """Columns take turns at the machine: one generates at a time, at its full speed.
+
+    Columns run at once share two cores and one interpreter, and each then generates at
+    a fraction of the speed `textgen generate` shows for the same model alone; taking
+    turns finishes every column as soon (the work is the same) and keeps each column's
+    characters per second that of its model. Short turns go first: a column's first step
+    (so its text shows at once) and the page's redraws (which would otherwise take the
+    interpreter from the column generating). A long turn, the rest of a column, steps
+    aside between two of its steps while a short turn waits. Turns of one kind are served
+    in the order they were asked for.
+
+    A long turn starts once no other process keeps a core busy (a browser on this machine
+    drawing what the page just sent), waiting at most `SETTLE` seconds; while it holds the
+    machine the garbage collector waits: the page's own garbage (Streamlit's, the previous
+    run's) is collected in the short turns, where the page allocates, instead of stopping
+    the column generating.
+    """
+
+    SHORT, LONG = 0, 1
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.waiting: list[tuple[int, int]] = []  # a heap of (kind, ticket)
+        self.holder: tuple[int, int] | None = None
+        self.tickets = itertools.count()
+        self.collecting = True  #: whether the collector ran before the holder's turn
+
+    def acquire(self, entry: tuple[int, int]) -> None:
+        with self.changed:
+            heapq.heappush(self.waiting, entry)
+            self.changed.wait_for(lambda: self.holder is None and self.waiting[0] == entry)
+            self.holder = heapq.heappop(self.waiting)
+            self.collecting = gc.isenabled()
+            if entry[0] == self.LONG:
+                gc.disable()
+
+    def release(self) -> None:
+        with self.changed:
+            if self.collecting:
+                gc.enable()
+            self.holder = None
+            self.changed.notify_all()
+
+    def short_waiting(self) -> bool:
+        with self.changed:
+            return bool(self.waiting) and self.waiting[0][0] == self.SHORT
+
+    @contextmanager
+    def turn(self, short: bool = False) -> Iterator[Turn]:
+        """Hold the machine for the block, once it is this turn's; short turns go before long ones."""
+        entry = (self.SHORT if short else self.LONG, next(self.tickets))
+        self.acquire(entry)
+        if not short:
+            wait_until_quiet(SETTLE)
+        held = Turn(self, entry)
+        try:
+            yield held
+        finally:
+            self.release()
 
 
 Job = Callable[[], Iterator[Any]]
@@ -84,14 +177,18 @@ def run_concurrently(jobs: dict[str, Job], *, poll: float = 0.25) -> Iterator[li
     stop = threading.Event()
 
     def work(key: str, job: Job) -> None:
+        items = job()
         try:
-            for item in job():
+            for item in items:
                 if stop.is_set():
                     return
                 updates.put((key, item))
         except Exception as exc:  # shown in the job's own column
             updates.put((key, exc))
         finally:
+            close = getattr(items, "close", None)
+            if close:  # at once, not when collected: a stopped column lets go of its turn
+                close()
             updates.put((key, DONE))
 
     for key, job in jobs.items():

@@ -7,6 +7,7 @@ so the whole file runs in seconds. The real browser test is test_dashboard_brows
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import signal
 import threading
@@ -22,12 +23,12 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
 import toolkit
-from dashboard.columns import ColumnResult
+from dashboard.columns import ColumnResult, generate
 from dashboard.forms import RunOptions
 from dashboard.lens import next_token_table, stages
 from dashboard.models import Found, broken_tensors, find_models, preselect, without_manifest
 from dashboard.views import marked, sample_html, token_label
-from dashboard.workers import DONE, Phase, Relay, Stopped, run_concurrently
+from dashboard.workers import DONE, Phase, Relay, Stopped, Turns, run_concurrently
 from toolkit.dashboard import MODELS_ENV
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import SamplingOptions
@@ -272,6 +273,78 @@ def test_columns_measure_only_once_every_column_has_generated():
         pass
     assert order.index("slow left") < order.index("fast measured") and "slow measured" in order
 
+
+
+def _when(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_turns_hold_one_column_at_a_time_in_order_and_first_texts_go_first():
+    turns, log, holding = Turns(), [], []
+
+    def rest(name):
+        with turns.turn():
+            assert not gc.isenabled()  # the collector waits while a long turn generates
+            holding.append(name)
+            assert len(holding) == 1, holding  # nobody else holds the machine meanwhile
+            log.append(name)
+            time.sleep(0.01)
+            holding.remove(name)
+
+    with turns.turn() as mine:
+        threads = []
+        for asked, name in enumerate(("x", "y", "z"), 1):  # each asks once the one before it is queued
+            threads.append(threading.Thread(target=rest, args=(name,)))
+            threads[-1].start()
+            _when(lambda n=asked: len(turns.waiting) == n)
+        first_done = threading.Event()
+
+        def first_text():
+            with turns.turn(short=True):
+                log.append("first")
+            first_done.set()
+
+        threading.Thread(target=first_text).start()
+        _when(turns.short_waiting)
+        time.sleep(0.05)
+        assert log == []  # nobody runs while this turn holds the machine
+        mine.step_aside()  # a first turn waits: it goes now, ahead of x, y and z
+        assert first_done.is_set() and log == ["first"]
+        before = mine.held()
+        time.sleep(0.05)
+        mine.step_aside()  # nothing first waits: carries straight on
+        assert mine.held() >= before + 0.04
+    for thread in threads:
+        thread.join(5)
+    assert log == ["first", "x", "y", "z"] and gc.isenabled()
+
+
+def test_a_column_shows_its_first_text_then_waits_its_turn_and_counts_only_its_turns(models):
+    turns = Turns()
+    result = ColumnResult(source=str(models / "sharp"), prompt=PROMPT, run=RunOptions(max_chars=200, num_samples=2),
+                          sampling=SamplingOptions())
+    snapshots: list[ColumnResult] = []
+    started = time.perf_counter()
+    with turns.turn() as other:  # another column is generating
+        column = threading.Thread(target=lambda: snapshots.extend(generate(result, turns=turns)))
+        column.start()
+        _when(turns.short_waiting)
+        other.step_aside()  # lets the column take its first step
+        _when(lambda: turns.waiting)
+        time.sleep(0.3)
+        assert result.status == "queued" and 0 < result.chars < 400  # its first text, and no more
+    column.join(30)
+    wall = time.perf_counter() - started
+    assert result.status == "done" and result.chars == 400
+    states = [s.status for s in snapshots]
+    changes = [state for i, state in enumerate(states) if i == 0 or states[i - 1] != state]
+    shown = next(i for i, snap in enumerate(snapshots) if snap.chars)
+    assert changes[0] == "queued" and states[shown] == "queued", states  # its first text, while it waits
+    assert changes[-3:] == ["waiting", "measuring", "done"] and set(changes) <= {"queued", "streaming", *changes[-3:]}
+    assert result.first_token_seconds < 0.3 and result.seconds < wall - 0.3  # the time queued is not counted
 
 def test_workers_stop_when_the_page_moves_on():
     produced = []

@@ -21,7 +21,12 @@ MODELS_ENV = "TEXTGEN_DASHBOARD_MODELS"
 
 
 def command(port: int, address: str = "localhost") -> list[str]:
-    """The ``streamlit run`` command line: headless, no usage statistics."""
+    """The ``streamlit run`` command line: headless, no usage statistics.
+
+    Streamlit's full garbage collection after every script run is off: it ran in the middle
+    of a column's turn and stopped it; the dashboard collects between turns instead
+    (`dashboard.workers.Turns`).
+    """
     spec = importlib.util.find_spec("dashboard")
     if spec is None or not spec.submodule_search_locations:
         raise TextgenError("the dashboard package is not installed; reinstall textgen-toolkit")
@@ -30,7 +35,7 @@ def command(port: int, address: str = "localhost") -> list[str]:
     app = Path(next(iter(spec.submodule_search_locations))) / "app.py"
     return [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
             "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
-            "--server.address", address, "--server.port", str(port)]
+            "--server.address", address, "--server.port", str(port), "--runner.postScriptGC", "false"]
 
 
 def main(args: argparse.Namespace) -> int:
