@@ -190,6 +190,15 @@ class Generator(ABC):
     def __init__(self) -> None:
         self.training: dict[str, Any] = {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Warn about a method of the old interface that scoring no longer calls (it would be silently unused)."""
+        super().__init_subclass__(**kwargs)
+        if "nats" in vars(cls) and "token_nats" not in vars(cls):
+            warnings.warn(f"{cls.__module__}.{cls.__qualname__} defines nats(), which textgen no longer calls: "
+                          "scoring uses token_nats(ids), each token's nats as an array (the default steps "
+                          "through advance, slower); rename and adapt it (docs/plugins.md)",
+                          UserWarning, stacklevel=2)
+
     # -- what a plugin implements -----------------------------------------------------
 
     @classmethod
