@@ -77,16 +77,7 @@ def test_report_measures_each_model(report: CompareReport, model_dirs: list[Path
         assert m.training["train_seconds"] == m.speed["train_seconds"] > 0
         assert [r.temperature for r in m.temperatures] == [0.5, 1.0]
         for r in m.temperatures:
-            assert len(r.samples) == 3
-            assert all(s["prompt"] == "the " and 0 < s["tokens"] <= 40 for s in r.samples)
-            assert all(0 <= x <= 1 for x in (r.distinct_1, r.distinct_2, r.distinct_3, r.self_bleu,
-                                             r.repetition_rate, r.markovify_reject_rate, r.nearest_similarity))
-            assert r.longest_copy == max(s["longest_copy"] for s in r.samples)
-            for s in r.samples:
-                assert s["longest_copy_span"] in CORPUS.train and len(s["longest_copy_span"]) == s["longest_copy"]
-                assert s["nearest_passage"] in CORPUS.train
-            assert r.timing["tokens"] == sum(s["tokens"] for s in r.samples)
-            assert r.timing["tokens_per_second"] > 0 and r.timing["first_token_seconds"] >= 0
+            check_temperature_row(r)
         assert m.speed["tokens_per_second"] > 0
         memory = m.memory  # measured in a fresh process: loading and sampling take some memory
         assert memory["peak_rss_bytes"] >= memory["baseline_rss_bytes"] > 0
@@ -95,6 +86,20 @@ def test_report_measures_each_model(report: CompareReport, model_dirs: list[Path
     assert bigram.info == {"parameters": toolkit.load(model_dirs[0]).info()["parameters"]}
     # a character bigram copies the tiny corpus in short pieces only
     assert 0 < bigram.at(1.0).longest_copy < 40
+
+
+def check_temperature_row(r) -> None:
+    """One temperature's samples, metrics and timing, as `test_report_measures_each_model` expects them."""
+    assert len(r.samples) == 3
+    assert all(s["prompt"] == "the " and 0 < s["tokens"] <= 40 for s in r.samples)
+    assert all(0 <= x <= 1 for x in (r.distinct_1, r.distinct_2, r.distinct_3, r.self_bleu,
+                                     r.repetition_rate, r.markovify_reject_rate, r.nearest_similarity))
+    assert r.longest_copy == max(s["longest_copy"] for s in r.samples)
+    for s in r.samples:
+        assert s["longest_copy_span"] in CORPUS.train and len(s["longest_copy_span"]) == s["longest_copy"]
+        assert s["nearest_passage"] in CORPUS.train
+    assert r.timing["tokens"] == sum(s["tokens"] for s in r.samples)
+    assert r.timing["tokens_per_second"] > 0 and r.timing["first_token_seconds"] >= 0
 
 
 def test_same_seed_same_report_except_timings(report: CompareReport, model_dirs: list[Path]):

@@ -88,18 +88,7 @@ def test_generate_streams_every_column_and_a_broken_model_stays_in_its_column(ap
     assert any(escape(broken.error) in h.value for h in app.get("html"))  # shown in its own column
     assert broken.load_seconds is None and str(models / "broken") in app.session_state["load_failures"]
     for name in ("sharp", "smooth"):
-        result = results[str(models / name)]
-        assert result.status == "done" and result.error is None
-        model = toolkit.load(models / name)
-        # the column streams its samples as one batch: exactly what the API generates
-        assert result.samples == model.generate(PROMPT, max_tokens=40, max_chars=40, num_samples=2, seed=3)
-        assert result.load_seconds is not None and result.first_token_seconds is not None
-        assert result.chars == sum(map(len, result.samples)) and result.chars_per_second > 0
-        assert result.progress == 1.0 and all(result.finished(i) for i in range(2))
-        assert set(result.metrics) >= {"distinct-1", "distinct-2", "repetition", "self-BLEU", "4-gram overlap"}
-        assert 0 <= result.metrics["distinct-1"] <= 1
-        novelty = result.novelty[0]
-        assert novelty["longest_copy_span"] in result.samples[0] and novelty["nearest_passage"] in TEXT
+        check_finished_column(results[str(models / name)], toolkit.load(models / name))
     assert results[str(models / "sharp")].facts["plugin"] == "bigram"
     summary = app.dataframe[0].value  # one row per column, above them
     assert list(summary["model"]) == ["broken (unreadable)", "sharp · bigram", "smooth · bigram"]
@@ -111,6 +100,20 @@ def test_generate_streams_every_column_and_a_broken_model_stays_in_its_column(ap
     column = json.loads(json.dumps(results[str(models / "sharp")].to_json()))
     assert column["options"]["seed"] == 3 and column["samples"] == results[str(models / "sharp")].samples
 
+
+
+def check_finished_column(result: ColumnResult, model: toolkit.Generator) -> None:
+    """A column that ran with max_chars 40, 2 samples, seed 3: its text, timing and metrics."""
+    assert result.status == "done" and result.error is None
+    # the column streams its samples as one batch: exactly what the API generates
+    assert result.samples == model.generate(PROMPT, max_tokens=40, max_chars=40, num_samples=2, seed=3)
+    assert result.load_seconds is not None and result.first_token_seconds is not None
+    assert result.chars == sum(map(len, result.samples)) and result.chars_per_second > 0
+    assert result.progress == 1.0 and all(result.finished(i) for i in range(2))
+    assert set(result.metrics) >= {"distinct-1", "distinct-2", "repetition", "self-BLEU", "4-gram overlap"}
+    assert 0 <= result.metrics["distinct-1"] <= 1
+    novelty = result.novelty[0]
+    assert novelty["longest_copy_span"] in result.samples[0] and novelty["nearest_passage"] in TEXT
 
 def test_pretrained_sources_become_columns_and_a_bad_one_shows_why(app, models):
     app.multiselect(key="picked").set_value([]).run()

@@ -115,24 +115,29 @@ def check_a_run(page, tmp_path: Path) -> None:
     expect(summary).to_be_visible()
     below = summary.bounding_box()
     for family, text, (i, column) in zip(FAMILIES, texts, sorted(seen["columns"].items()), strict=True):
-        states = [state for _, state in column["states"]]
-        order = [RANK[next(key for key, name in STATES.items() if s.startswith(name))] for s in states]
-        assert order == sorted(order) and states[-1] == "done", (family, states)  # in order; a fast one skips some
-        loaded_in = float(re.search(r"model loaded in ([\d.]+) s", text).group(1))
-        if loaded_in >= 0.3:  # a load that long is redrawn with its clock (every 0.25 s): it must have shown
-            assert states[0].startswith("loading the model"), (family, loaded_in, states)
-        assert column["text"] is not None, f"{family}: no generated text seen"
-        assert PROMPT.strip() in text, f"{family}: the prompt is not shown"
-        generated = text.split(PROMPT.strip(), 1)[1]
-        assert len(generated.strip()) > 20, f"{family} column holds no generated text: {text!r}"
-        chars = int(re.search(r"\(([\d,]+) chars", text).group(1).replace(",", ""))
-        assert 0 < chars <= 2 * 60, f"{family}: {chars} characters for 2 samples of at most 60"
-        assert "model loaded in" in text and "first text" in text and "distinct-2" in text, family
-        assert "▌" not in text, f"{family}: a finished sample still shows the cursor"
+        check_column(family, text, column)
         assert below["y"] + below["height"] <= results[int(i)].bounding_box()["y"], "summary not above"
     assert max(tops) - min(tops) < 2, f"metrics tables at different heights: {tops}"
     assert len(set(texts)) == 3
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def check_column(family: str, text: str, column: dict) -> None:
+    """One finished column: its states in order, its text, and its caption, as the page showed them."""
+    states = [state for _, state in column["states"]]
+    order = [RANK[next(key for key, name in STATES.items() if s.startswith(name))] for s in states]
+    assert order == sorted(order) and states[-1] == "done", (family, states)  # in order; a fast one skips some
+    loaded_in = float(re.search(r"model loaded in ([\d.]+) s", text).group(1))
+    if loaded_in >= 0.3:  # a load that long is redrawn with its clock (every 0.25 s): it must have shown
+        assert states[0].startswith("loading the model"), (family, loaded_in, states)
+    assert column["text"] is not None, f"{family}: no generated text seen"
+    assert PROMPT.strip() in text, f"{family}: the prompt is not shown"
+    generated = text.split(PROMPT.strip(), 1)[1]
+    assert len(generated.strip()) > 20, f"{family} column holds no generated text: {text!r}"
+    chars = int(re.search(r"\(([\d,]+) chars", text).group(1).replace(",", ""))
+    assert 0 < chars <= 2 * 60, f"{family}: {chars} characters for 2 samples of at most 60"
+    assert "model loaded in" in text and "first text" in text and "distinct-2" in text, family
+    assert "▌" not in text, f"{family}: a finished sample still shows the cursor"
 
 
 def check_stale_and_invalid(page) -> None:

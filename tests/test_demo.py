@@ -68,15 +68,44 @@ def test_demo_trains_installed_families_then_reuses_them(play: Path, tmp_path: P
     small = small_options()
     flags = [f"-o{plugin}.{k}={v}" for plugin, options in small.items() for k, v in options.items()]
     assert cli(["demo", "--out", str(out), "--corpus", str(play), *FAST, *flags]) == 0
-    first = capsys.readouterr().out
+    check_first_demo(capsys.readouterr().out, out, installed, pretrained, play)
+    saved = {r.label: json.loads((out / "models" / r.label / "textgen.json").read_text())["saved"]
+             for r in installed}
+
+    # a second demo trains nothing and measures nothing again: the report's measurements are reused
+    assert cli(["demo", "--out", str(out), "--corpus", str(play), *FAST, *flags]) == 0
+    check_measurements_reused(capsys.readouterr().out, out, installed)
+
+    overrides = parse_overrides([flag.removeprefix("-o") for flag in flags])  # strings, as the CLI gives them
+    for recipe in RECIPES:  # a second demo reuses every model: same plugin, options, seed and corpus
+        assert train_or_reuse(recipe, load_corpus(play), out / "models", seed=0, max_seconds=1,
+                              overrides=overrides) == (out / "models" / recipe.label if recipe in installed else None)
+    second = capsys.readouterr().out
+    assert ": training" not in second
+    for recipe in installed:
+        assert f"- {recipe.label}: reusing" in second
+        assert json.loads((out / "models" / recipe.label / "textgen.json").read_text())["saved"] == saved[recipe.label]
+
+
+def check_measurements_reused(printed: str, out: Path, installed: list) -> None:
+    """A second demo on the same models: nothing trained or sampled again, the report's figures reused."""
+    assert ": training" not in printed and ": sampling" not in printed
+    for recipe in installed:
+        assert f"{recipe.label}: reusing its measurements from {out / 'report'}" in printed
+    assert "not a verdict on the families" in printed or "not a verdict on its family" in printed
+    assert json.loads((out / "report" / "report.json").read_text())["references"]
+
+
+def check_first_demo(printed: str, out: Path, installed: list, pretrained: Path | None, play: Path) -> None:
+    """The first demo's output and report: every installed family trained, each scored on the whole split."""
     for recipe in RECIPES:
         expected = f"- {recipe.label}: training" if recipe in installed else f"- {recipe.label}: skipped"
-        assert expected in first
+        assert expected in printed
     report = json.loads((out / "report" / "report.json").read_text())
     assert [m["label"] for m in report["models"]] == [r.label for r in installed] + (
         ["gpt2-pretrained"] if pretrained else [])
     if pretrained:
-        assert f"- gpt2-pretrained: using {pretrained}" in first
+        assert f"- gpt2-pretrained: using {pretrained}" in printed
     # the whole validation split, by default, and one figure per model: the one its training recorded
     # (reused, or scored again: torch sums in another order with another thread count, hence 1e-6)
     for m in report["models"]:
@@ -86,30 +115,8 @@ def test_demo_trains_installed_families_then_reuses_them(play: Path, tmp_path: P
     assert report["parameters"]["prompts"] == ["ROMEO:"] and report["parameters"]["max_score_chars"] is None
     assert {"compare-bpc.png", "compare-diversity.png", "compare-speed.png", "report.md"} <= {
         p.name for p in (out / "report").iterdir()}
-    assert "| model | plugin |" in first
-    assert first.rstrip().endswith(f"textgen dashboard --models {out / 'models'}")
-    saved = {r.label: json.loads((out / "models" / r.label / "textgen.json").read_text())["saved"]
-             for r in installed}
-
-    # a second demo trains nothing and measures nothing again: the report's measurements are reused
-    assert cli(["demo", "--out", str(out), "--corpus", str(play), *FAST, *flags]) == 0
-    again = capsys.readouterr().out
-    assert ": training" not in again and ": sampling" not in again
-    for recipe in installed:
-        assert f"{recipe.label}: reusing its measurements from {out / 'report'}" in again
-    assert "not a verdict on the families" in again or "not a verdict on its family" in again
-    assert json.loads((out / "report" / "report.json").read_text())["references"]
-
-    corpus = load_corpus(play)
-    overrides = parse_overrides([flag.removeprefix("-o") for flag in flags])  # strings, as the CLI gives them
-    for recipe in RECIPES:  # a second demo reuses every model: same plugin, options, seed and corpus
-        assert train_or_reuse(recipe, corpus, out / "models", seed=0, max_seconds=1,
-                              overrides=overrides) == (out / "models" / recipe.label if recipe in installed else None)
-    second = capsys.readouterr().out
-    assert ": training" not in second
-    for recipe in installed:
-        assert f"- {recipe.label}: reusing" in second
-        assert json.loads((out / "models" / recipe.label / "textgen.json").read_text())["saved"] == saved[recipe.label]
+    assert "| model | plugin |" in printed
+    assert printed.rstrip().endswith(f"textgen dashboard --models {out / 'models'}")
 
 
 def test_demo_without_any_family_says_what_to_install(play: Path, tmp_path: Path,
