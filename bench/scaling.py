@@ -78,7 +78,13 @@ def held(lock: Path | None) -> Any:
         yield
         return
     with lock.open("a") as file:
-        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for the benchmark lock {lock}: another process holds it (if that is an outer "
+                  f"`flock {lock}` around this script, this waits forever: use --lock or the outer flock, "
+                  "not both)", file=sys.stderr, flush=True)
+            fcntl.flock(file, fcntl.LOCK_EX)
         try:
             yield
         finally:
