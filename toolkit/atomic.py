@@ -66,13 +66,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
+#: Our temporary names, ``.NAME.PID.XXXXXXXX.tmp`` (mkstemp's random part, or ``old``, has no dots).
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[a-z0-9_]+\.tmp")
+
+
 def _writer(entry: str, name: str) -> int | None:
-    """The PID in ``.NAME.PID.XXXXXXXX.tmp`` (our temporary names), or None for any other name."""
-    prefix = f".{name}."
-    if not (entry.startswith(prefix) and entry.endswith(".tmp")):
-        return None
-    parts = entry[len(prefix):-len(".tmp")].split(".")  # mkstemp's random part has no dots
-    return int(parts[0]) if len(parts) == 2 and parts[0].isdigit() else None
+    """The PID in ``.NAME.PID.XXXXXXXX.tmp`` (our temporary names of ``name``), or None for any other name."""
+    found = _TEMPORARY.fullmatch(entry)
+    return int(found["pid"]) if found and found["name"] == name else None
 
 
 def clean_debris(path: str | Path) -> None:
@@ -145,9 +146,6 @@ def _signals_held() -> Iterator[None]:
             signal.signal(number, handler if handler is not None else signal.SIG_DFL)
         for number in caught[:1]:
             signal.raise_signal(number)
-
-
-_TEMPORARY = re.compile(r"\..+\.\d+\.[a-z0-9_]+\.tmp")
 
 
 def is_temporary(name: str) -> bool:
