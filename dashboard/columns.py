@@ -162,12 +162,10 @@ def _stream(model: Generator, result: ColumnResult, turns: Turns) -> Iterator[Co
     steps = model.stream_batch(result.prompt, max_tokens=run.max_chars, max_chars=run.max_chars,
                                num_samples=run.num_samples, seed=run.seed, options=result.sampling)
     parts: list[list[str]] = [[] for _ in result.samples]
-    spent = 0.0
     with turns.turn(short=True) as turn:
-        result.status = "streaming"
         _take(next(steps, [""] * len(parts)), parts)
         spent = result.first_token_seconds = turn.held()
-    _show(result, parts, spent, "queued")
+    _show(result, parts, spent)
     yield result.snapshot()
     with turns.turn() as turn:
         result.status = "streaming"
@@ -176,11 +174,11 @@ def _stream(model: Generator, result: ColumnResult, turns: Turns) -> Iterator[Co
             _take(pieces, parts)
             if time.perf_counter() - last >= REDRAW_EVERY:
                 last = time.perf_counter()
-                _show(result, parts, spent + turn.held(), "streaming")
+                _show(result, parts, spent + turn.held())
                 yield result.snapshot()
             turn.step_aside()
         spent += turn.held()
-    _show(result, parts, spent, "streaming")
+    _show(result, parts, spent)
 
 
 def _take(pieces: Any, parts: list[list[str]]) -> None:
@@ -189,8 +187,8 @@ def _take(pieces: Any, parts: list[list[str]]) -> None:
             part.append(piece)
 
 
-def _show(result: ColumnResult, parts: list[list[str]], seconds: float, status: str) -> None:
-    result.samples, result.seconds, result.status = ["".join(p) for p in parts], seconds, status
+def _show(result: ColumnResult, parts: list[list[str]], seconds: float) -> None:
+    result.samples, result.seconds = ["".join(p) for p in parts], seconds
 
 
 def _measure(model: Generator, result: ColumnResult, corpus: str | None) -> None:

@@ -129,11 +129,10 @@ class Turns:
         """Hold the machine for the block, once it is this turn's; short turns go before long ones."""
         entry = (self.SHORT if short else self.LONG, next(self.tickets))
         self.acquire(entry)
-        if not short:
-            wait_until_quiet(SETTLE)
-        held = Turn(self, entry)
         try:
-            yield held
+            if not short:
+                wait_until_quiet(SETTLE)
+            yield Turn(self, entry)
         finally:
             self.release()
 
