@@ -122,6 +122,7 @@ def check_surprisal(gen: Generator, text: str) -> None:
                 f"score to {score.nats / math.log(2)}")
             assert found.bpc == score.bpc
 
+
 def check_nats_normalised(gen: Generator, text: str, alphabet: str, tol: float = 1e-6) -> None:
     """A smoothed character-level scorer never gives the next character more than probability 1 in all.
 
