@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,15 @@ def test_docs_table_is_the_rule():
     text = DOCS.read_text(encoding="utf-8")
     for family in TABLES:
         assert table_markdown(family) in text, f"docs/sizing.md is out of date for {family}; paste table_markdown()"
+
+
+def test_docs_figures_are_recorded_results():
+    """Every nats/char figure docs/sizing.md gives for where the rows come from is one bench/RESULTS.md holds."""
+    section = DOCS.read_text(encoding="utf-8").split("## Where the rows come from", 1)[1]
+    results = (DOCS.parents[1] / "bench" / "RESULTS.md").read_text(encoding="utf-8")
+    figures = set(re.findall(r"(?<![\d.])\d\.\d{3}(?!\d)", section))  # three decimals: the anchors' 1.4697 is quoted
+    assert figures, "no figures found: the section moved?"
+    assert not [f for f in sorted(figures) if f not in results], "figures in docs/sizing.md that no result holds"
 
 
 @pytest.mark.parametrize("plugin", ["lstm", "gpt2"])

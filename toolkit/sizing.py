@@ -106,7 +106,7 @@ TABLES: dict[str, list[Row]] = {
                 context=64, dropout=0.0, batch_size=12, lr=4e-3),
         _budget("cpu-medium", "CPU, under 400 s or 5,000 steps (the baby preset)", 400, 5000, layers=4,
                 heads=4, width=128, context=64, dropout=0.0, batch_size=12, lr=3e-3),
-        # 6 x 4 x 128 with dropout 0.1 here reached only 1.579 nats/char in 600 s against baby's 1.477-1.489
+        # 6 x 4 x 128 with dropout 0.1 here reached only 1.579 nats/char in 600 s against baby's 1.481-1.489
         # (bench/RESULTS.md, scaling): on 2 CPU cores no deeper shape pays off within 600 s, so baby stays.
         _budget("cpu-long", "CPU, longer (the baby preset: a deeper model trained worse in 600 s)", None, None,
                 layers=4, heads=4, width=128, context=64, dropout=0.0, batch_size=12, lr=3e-3),
