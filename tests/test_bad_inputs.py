@@ -395,10 +395,11 @@ def test_debris_of_a_killed_writer_does_not_block_resuming(tmp_path):
 
 DASHBOARD = """
 import sys
-from toolkit import cli, dashboard
+from toolkit import cli
+from toolkit.cli import apps
 
 CHILD = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
-dashboard.command = lambda port: [sys.executable, "-c", CHILD]
+apps.command = lambda port: [sys.executable, "-c", CHILD]
 sys.exit(cli.main(["dashboard", "--port", "8599"]))
 """
 
