@@ -29,7 +29,7 @@ from dashboard.lens import next_token_table, stages
 from dashboard.models import Found, broken_tensors, find_models, preselect, without_manifest
 from dashboard.views import marked, sample_html, token_label
 from dashboard.workers import DONE, Phase, Relay, Stopped, Turns, run_concurrently
-from toolkit.cli.apps import MODELS_ENV
+from toolkit.cli.dashboard import MODELS_ENV
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import SamplingOptions
 
@@ -479,7 +479,7 @@ def test_find_models_skips_hidden_and_reports_unreadable(models, tmp_path):
 
 
 def test_launcher_runs_streamlit_headless_with_the_models_folder(models, monkeypatch, capsys):
-    from toolkit.cli import apps
+    from toolkit.cli import dashboard
 
     started = {}
 
@@ -496,8 +496,8 @@ def test_launcher_runs_streamlit_headless_with_the_models_folder(models, monkeyp
         def send_signal(self, sig):
             started["signal"] = sig
 
-    monkeypatch.setattr(apps.subprocess, "Popen", FakeProcess)
-    assert apps.cmd_dashboard(argparse.Namespace(models=models, port=8765)) == 0
+    monkeypatch.setattr(dashboard.subprocess, "Popen", FakeProcess)
+    assert dashboard.main(argparse.Namespace(models=models, port=8765)) == 0
     cmd = started["cmd"]
     assert cmd[1:4] == ["-m", "streamlit", "run"] and Path(cmd[4]) == APP
     for flag, value in [("--server.headless", "true"), ("--browser.gatherUsageStats", "false"),
@@ -509,9 +509,9 @@ def test_launcher_runs_streamlit_headless_with_the_models_folder(models, monkeyp
 
 
 def test_launcher_refuses_a_missing_models_folder_and_a_bad_port(tmp_path):
-    from toolkit.cli import apps
+    from toolkit.cli import dashboard
 
     with pytest.raises(TextgenError, match="not a folder"):
-        apps.cmd_dashboard(argparse.Namespace(models=tmp_path / "nope", port=8501))
+        dashboard.main(argparse.Namespace(models=tmp_path / "nope", port=8501))
     with pytest.raises(ValueError, match="--port"):
-        apps.cmd_dashboard(argparse.Namespace(models=None, port=0))
+        dashboard.main(argparse.Namespace(models=None, port=0))

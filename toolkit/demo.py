@@ -1,4 +1,4 @@
-"""The demo (``textgen demo``, `toolkit.cli.apps`): train every installed family on Tiny Shakespeare,
+"""The demo (``textgen demo``, `toolkit.cli.demo`): train every installed family on Tiny Shakespeare,
 then compare them.
 
 On a fresh machine this trains a character and a word Markov chain (seconds), a character
@@ -209,4 +209,4 @@ def run(out: Path = Path("demo-output"), *, corpus: str | Path = "tinyshakespear
 
 
 #: ``textgen demo`` itself moved to the CLI.
-__getattr__ = moved_names(__name__, {"main": "toolkit.cli.apps:cmd_demo"})
+__getattr__ = moved_names(__name__, {"main": "toolkit.cli.demo:main"})

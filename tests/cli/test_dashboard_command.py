@@ -13,10 +13,10 @@ import pytest
 DASHBOARD = """
 import sys
 from toolkit import cli
-from toolkit.cli import apps
+from toolkit.cli import dashboard
 
 CHILD = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
-apps.command = lambda port: [sys.executable, "-c", CHILD]
+dashboard.command = lambda port: [sys.executable, "-c", CHILD]
 sys.exit(cli.main(["dashboard", "--port", "8599"]))
 """
 

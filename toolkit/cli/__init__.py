@@ -2,10 +2,11 @@
 
 One module per group of commands, each exposing an ``add_NAME(sub)`` per command that builds
 its subparser and sets ``func``: `plugins` (plugins, options), `models` (train, generate,
-score, export), `compare`, `apps` (dashboard, demo); `common` holds the flags and helpers they
+score, export), `compare`, `dashboard`, `demo`; `common` holds the flags and helpers they
 share. Adding a command is one new module plus one line in `COMMANDS` (whose order is the
-order ``textgen --help`` lists them in). A command module imports only argparse and
-`common` at its top; everything heavier is imported inside its ``cmd_*`` function.
+order ``textgen --help`` lists them in). A command module imports only the standard library
+and light toolkit modules at its top (no pydantic, numpy or torch); the rest inside the
+function that runs the command, so that ``--help`` stays instant (`tests/test_registry.py`).
 
 A user's mistake (`TextgenError`, a bad option value) prints one line and exits 2;
 anything else is a bug and keeps its traceback.
@@ -21,10 +22,11 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from ..machine import DEVICES
-from . import apps, compare, models, plugins
-from .apps import cmd_dashboard, cmd_demo
+from . import compare, dashboard, demo, models, plugins
 from .common import HelpFormatter, read_text_file
 from .compare import cmd_compare
+from .dashboard import main as cmd_dashboard
+from .demo import main as cmd_demo
 from .models import SAMPLING_FLAGS, cmd_export, cmd_generate, cmd_score, cmd_train
 from .plugins import cmd_options, cmd_plugins
 
@@ -49,8 +51,8 @@ COMMANDS: tuple[Callable[[Any], None], ...] = (
     models.add_score,
     compare.add_compare,
     models.add_export,
-    apps.add_dashboard,
-    apps.add_demo,
+    dashboard.add_dashboard,
+    demo.add_demo,
 )
 
 

@@ -30,7 +30,7 @@ def read_prompts(prompt: Sequence[str] | None, prompts_file: str | None) -> list
     return prompts
 
 
-def run(args: Any) -> int:
+def main(args: Any) -> int:
     """Print the Markdown table (or the JSON), write the report to --out; exit 1 if a model failed."""
     from ..comparison.run import compare
 
@@ -60,7 +60,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         importlib.import_module(module)  # a missing extra is named now, not after every model is evaluated
     if args.prompt_file:
         args.prompt = [*(args.prompt or []), *(read_text_file(path) for path in args.prompt_file)]
-    return run(args)
+    return main(args)
 
 
 def add_compare(sub: Any) -> None:

@@ -45,5 +45,5 @@ __all__ = [
 ]
 
 #: ``textgen compare``'s own functions, which moved to the CLI.
-__getattr__ = moved_names(__name__, {"main": "toolkit.cli.compare:run",
+__getattr__ = moved_names(__name__, {"main": "toolkit.cli.compare:main",
                                      "read_prompts": "toolkit.cli.compare:read_prompts"})

@@ -1,8 +1,7 @@
-"""``textgen dashboard`` and ``textgen demo``: the commands that start something bigger than one model.
+"""``textgen dashboard``: run the Streamlit app in ``dashboard/app.py`` on localhost.
 
-The dashboard runs the Streamlit app in ``dashboard/app.py`` on localhost. The models folder
-reaches the app through an environment variable, so the app also runs under ``streamlit run``
-or Streamlit's test harness without a launcher. The demo's work is `toolkit.demo.run`.
+The models folder reaches the app through an environment variable, so the app also
+runs under ``streamlit run`` or Streamlit's test harness without a launcher.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TextgenError
-from .common import add_command, add_temperatures
+from .common import add_command
 
 #: Environment variable naming the folder searched for model directories (the launcher sets it, the app reads it).
 MODELS_ENV = "TEXTGEN_DASHBOARD_MODELS"
@@ -41,7 +40,7 @@ def command(port: int, address: str = "localhost") -> list[str]:
             "--server.address", address, "--server.port", str(port), "--runner.postScriptGC", "false"]
 
 
-def cmd_dashboard(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     """``textgen dashboard``: serve the app until Ctrl-C or SIGTERM, then stop Streamlit too."""
     if not 1 <= args.port <= 65535:
         raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
@@ -81,40 +80,8 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """``textgen demo``: `toolkit.demo.run` with the flags."""
-    from ..demo import parse_overrides, run
-    from ..generation.temperatures import parse_temperatures
-
-    run(args.out, corpus=args.corpus, seed=args.seed, max_seconds=args.max_seconds, prompt=args.prompt,
-        samples=args.samples, max_tokens=args.max_tokens, temperatures=parse_temperatures(args.temperatures),
-        max_score_chars=args.max_score_chars or None, pretrained=not args.no_pretrained,
-        overrides=parse_overrides(args.option))
-    sys.stdout.flush()
-    return 0
-
-
 def add_dashboard(sub: Any) -> None:
     p = add_command(sub, "dashboard", "open the Streamlit dashboard", "textgen dashboard --models models")
     p.add_argument("--models", type=Path, help="folder searched for model directories")
     p.add_argument("--port", type=int, default=8501, help="local port to serve on")
-    p.set_defaults(func=cmd_dashboard)
-
-
-def add_demo(sub: Any) -> None:
-    p = add_command(sub, "demo", "train every installed family on Tiny Shakespeare and compare them",
-                    "textgen demo --max-seconds 30 --out demo-output")
-    p.add_argument("--out", type=Path, default=Path("demo-output"), help="models/ and report/ go here")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--corpus", default="tinyshakespeare", help="corpus to train and score on")
-    p.add_argument("--max-seconds", type=float, default=70.0, help="training budget of each neural model")
-    p.add_argument("--prompt", default="ROMEO:", help="prompt the models continue")
-    p.add_argument("--samples", type=int, default=5, help="samples per model and temperature")
-    p.add_argument("--max-tokens", type=int, default=200, help="new tokens per sample")
-    add_temperatures(p)
-    p.add_argument("--max-score-chars", type=int, default=0,
-                   help="score only this many validation characters, a slice named in the report (0: all)")
-    p.add_argument("--no-pretrained", action="store_true", help="leave out a locally cached pretrained GPT-2")
-    p.add_argument("-o", "--option", action="append", metavar="PLUGIN.KEY=VALUE",
-                   help="training option for one family, e.g. lstm.hidden_size=128")
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=main)
