@@ -19,7 +19,7 @@ import streamlit as st
 from dashboard.forms import RunOptions, option_inputs
 from dashboard.models import find_models, preselect, quick_train, without_manifest
 from toolkit import registry
-from toolkit.dashboard import MODELS_ENV
+from toolkit.cli.dashboard import MODELS_ENV
 from toolkit.data.corpora import NAMED
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import SamplingOptions
