@@ -3,7 +3,7 @@
 Trains tiny markov, lstm and gpt2 models beside a folder with a corrupt manifest, one with
 truncated weights and one with no manifest, starts ``textgen dashboard`` on a free port
 and drives Debian's chromium through Playwright (never ``playwright install``). A
-MutationObserver (`dashboard.driver.WATCH_JS`) records every state each column shows.
+MutationObserver (`dashboard_driver.WATCH_JS`) records every state each column shows.
 Covered: no broken model preselected and each named with its reason before any run; the
 loading, streaming and done states; the summary table; metrics tables at one height;
 stale marking; an invalid setting disabling Generate; Stop; prompt edits that leave the
@@ -26,8 +26,7 @@ from toolkit import registry
 
 pytest.importorskip("streamlit")
 
-from dashboard.columns import STATES
-from dashboard.driver import (
+from dashboard_driver import (
     FAMILIES,
     WATCH_JS,
     browser,
@@ -41,6 +40,8 @@ from dashboard.driver import (
     watched,
     why_not,
 )
+
+from dashboard.columns import STATES
 
 PROMPT = "ROMEO:\n"
 #: Two prompt edits, the second beyond ASCII and the Basic Multilingual Plane.

@@ -18,11 +18,11 @@ import pytest
 
 pytest.importorskip("streamlit")
 
+from dashboard_driver import browser, open_tab, serve, why_not
 from streamlit.testing.v1 import AppTest
 
 import toolkit
 from dashboard.columns import ColumnResult
-from dashboard.driver import browser, open_tab, serve, why_not
 from dashboard.forms import RunOptions
 from dashboard.surprisal import colour, legend_html, scale_top, text_html, total_caption
 from toolkit.cli.dashboard import MODELS_ENV

@@ -6,6 +6,9 @@ system's ``/usr/bin/chromium`` is used). `WATCH_JS` installs a MutationObserver 
 records, with timestamps, every state each column's badge shows and when each column first
 holds generated text: a state that lasts a few milliseconds is still seen, and the timing
 is the page's own.
+
+It lives with the tests, outside the installed packages; the benchmarks in bench/ put
+tests/ on their path to import it.
 """
 
 from __future__ import annotations
