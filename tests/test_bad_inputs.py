@@ -24,7 +24,7 @@ import pytest
 
 import toolkit
 from toolkit.data.corpora import Corpus
-from toolkit.generator import MANIFEST
+from toolkit.modeldir import MANIFEST
 
 TEXTGEN = Path(sys.executable).with_name("textgen")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

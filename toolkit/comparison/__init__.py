@@ -15,8 +15,8 @@ For each model, `compare` measures
 
 One file per job: `results` (the records), `report` (the records with their Markdown and
 files), `memory` (the fresh-process probe), `versions`, `sweep` (sampling at each
-temperature), `measure` (one model), `run` (`compare` itself), `sources` (checked first),
-`reuse`, `curves`, `markdown`, `plots` and `cli`.
+temperature), `measure` (one model), `run` (`compare` itself; its sources are
+checked first by `toolkit.api.resolve`), `reuse`, `curves`, `markdown`, `plots` and `cli`.
 """
 
 from __future__ import annotations
