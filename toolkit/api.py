@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, modeldir, registry
+from ._moved import moved_names
 from .data.corpora import Corpus, load_corpus
 from .data.heldout import SLICE_CHARS, slice_bpc
 from .errors import ModelDirError, PluginError
@@ -175,4 +176,4 @@ def load(source: str | Path, *, plugin: str | None = None, device: str = "auto")
 
 
 #: Moved to `toolkit.modeldir`; the old names here still work, and warn.
-__getattr__ = modeldir.moved_here(__name__, {"read_manifest", "TRAIN_STATE"})
+__getattr__ = moved_names(__name__, {name: f"toolkit.modeldir:{name}" for name in ("read_manifest", "TRAIN_STATE")})

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import atomic, modeldir
+from ._moved import moved_names
 from .data.corpora import Corpus
 from .errors import PluginError
 from .generation.processors import Processor, SuppressTokens
@@ -498,4 +499,5 @@ def _stop_strings(stop: object) -> list[str]:
 
 
 #: The manifest's constants moved to `toolkit.modeldir`; their old names here still work, and warn.
-__getattr__ = modeldir.moved_here(__name__, {"MANIFEST", "MANIFEST_FORMAT", "MANIFEST_VERSION"})
+__getattr__ = moved_names(__name__, {name: f"toolkit.modeldir:{name}"
+                                     for name in ("MANIFEST", "MANIFEST_FORMAT", "MANIFEST_VERSION")})

@@ -20,8 +20,7 @@ import hashlib
 import json
 import struct
 import time
-import warnings
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -38,19 +37,6 @@ TRAIN_STATE = "train-state"
 UNREGISTERED = ("unregistered", "unknown")
 
 _STAMP = "_textgen_origin"
-
-
-def moved_here(old: str, names: Collection[str]) -> Callable[[str], Any]:
-    """A module ``__getattr__`` for module ``old``, whose ``names`` moved here: each still works, and warns."""
-
-    def __getattr__(name: str) -> Any:
-        if name not in names:
-            raise AttributeError(f"module {old!r} has no attribute {name!r}")
-        warnings.warn(f"{old}.{name} has moved to {__name__}.{name}; import it from there "
-                      "(the old name is removed in textgen-toolkit 1.0)", DeprecationWarning, stacklevel=2)
-        return globals()[name]
-
-    return __getattr__
 
 
 def stamp(cls: type, distribution: str, version: str) -> None:
