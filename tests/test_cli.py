@@ -246,6 +246,24 @@ def test_compare_takes_a_prompt_from_a_file(cli, trained, corpus_file, tmp_path)
     assert "the dog" in json.dumps(json.loads(out))
 
 
+@pytest.mark.parametrize(("flags", "fragment"), [
+    (["--max-flops", "0"], "max_flops=0.0: Input should be greater than 0"),
+    (["--max-flops", "-1e9"], "max_flops=-1000000000.0"),
+    (["--max-flops", "nan"], "max_flops"),
+    (["--max-flops", "1e9", "--max-seconds", "5"], "give max_seconds or max_flops, not both"),
+])
+def test_train_refuses_a_bad_flop_budget_in_one_line(cli, corpus_file, tmp_path, flags, fragment):
+    pytest.importorskip("torch")
+    code, _, err = cli("train", "lstm", "--corpus", corpus_file, "--out", tmp_path / "m", *flags)
+    one_line_error(code, err, fragment)
+    assert not (tmp_path / "m" / MANIFEST).exists()
+
+
+def test_train_max_flops_does_not_apply_to_a_count_model(cli, corpus_file, tmp_path):
+    code, _, err = cli("train", "bigram", "--corpus", corpus_file, "--out", tmp_path / "m", "--max-flops", "1e9")
+    one_line_error(code, err, "--max-flops does not apply to bigram")
+
+
 def test_overwrite_replaces_a_model_and_an_interrupted_run_is_resumed_into(cli, trained, corpus_file, tmp_path):
     code, _, err = cli("train", "bigram", "--corpus", corpus_file, "--out", trained, "-o", "smoothing=0.7")
     assert code == 2 and "--overwrite" in err

@@ -15,6 +15,7 @@ from . import __version__, registry
 from .data.corpora import Corpus, load_corpus
 from .data.heldout import SLICE_CHARS, slice_bpc
 from .errors import ModelDirError, PluginError
+from .machine import cpu_name
 from .generator import MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, Generator, UnknownTokensWarning
 from .options import check_seed, parse_options
 from .outpaths import check_model_out
@@ -69,11 +70,23 @@ def corpus_key(corpus: Corpus) -> dict[str, Any]:
 
 
 def _build_point(model: Generator, corpus: Corpus, seconds: float) -> None:
-    """A plugin that trains in one go (a Markov chain) records its build as the curve's one point."""
+    """A plugin that trains in one go (a Markov chain) records its build as the curve's one point.
+
+    The point sits at the build's counting cost (`Generator.counting_cost`), ``kind: "counting"``
+    in ``training["compute"]``: operations of a one-pass count, not gradient-training FLOPs.
+    """
     estimate, described = slice_bpc(model, corpus.val, SLICE_CHARS)
-    model.training["curve"] = [{"seconds": seconds, "tokens": len(model.encode(corpus.train)),
-                                "chars": len(corpus.train), "val_bpc_estimate": estimate}]
+    tokens = len(model.encode(corpus.train))
+    per_token, formula = model.counting_cost()
+    model.training["curve"] = [{"seconds": seconds, "tokens": tokens, "chars": len(corpus.train),
+                                "flops": tokens * per_token, "val_bpc_estimate": estimate}]
     model.training["curve_slice"] = described
+    model.training["compute"] = {
+        "kind": "counting", "flops_per_token": per_token, "formula": formula, "flops": tokens * per_token,
+        "flops_per_second": tokens * per_token / seconds if seconds > 0 else 0.0,
+        "tokens_per_second": tokens / seconds if seconds > 0 else 0.0,
+        "budget": {"unit": "tokens", "value": tokens},
+        "machine": {"cpu": cpu_name(), "threads": 1, "device": "cpu"}}
 
 
 def _warn_if_absurd(model: Generator, text: str, bpc: float) -> None:

@@ -100,7 +100,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_model_out(args.out, overwrite=args.overwrite)  # before any time is spent
     options: dict[str, Any] = parse_pairs(args.option)
     known = registry.get(args.plugin).Options.model_fields
-    for key in ("level", "max_seconds", "device"):
+    for key in ("level", "max_seconds", "max_flops", "device"):
         if getattr(args, key) is None:
             continue
         if key not in known:
@@ -293,7 +293,10 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--column", help="CSV column (name or index) for CSV corpora")
     p.add_argument("--val-fraction", type=float, default=0.1, help="held-out tail of the corpus")
     p.add_argument("--level", choices=["char", "word"], help="token level (default: the plugin's)")
-    p.add_argument("--max-seconds", type=float, help="training time budget (neural plugins)")
+    p.add_argument("--max-seconds", type=float, help="training time budget (neural plugins): what this machine "
+                   "trains in that time")
+    p.add_argument("--max-flops", type=float, help="training budget in FLOPs (neural plugins), instead of "
+                   "--max-seconds: the same model on any machine (same seed and thread count)")
     p.add_argument("--device", choices=DEVICES, help="where to train (neural plugins; default: auto)")
     p.add_argument("--seed", type=int, default=0, help="random seed (whole number >= 0)")
     p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE",
