@@ -15,8 +15,8 @@ from . import __version__, registry
 from .data.corpora import Corpus, load_corpus
 from .data.heldout import SLICE_CHARS, slice_bpc
 from .errors import ModelDirError, PluginError
-from .machine import cpu_name
 from .generator import MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, Generator, UnknownTokensWarning
+from .machine import cpu_name
 from .options import check_seed, parse_options
 from .outpaths import check_model_out
 

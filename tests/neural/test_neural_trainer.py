@@ -248,11 +248,10 @@ def test_a_token_or_flop_budget_buys_whole_steps_and_is_recorded(budget, steps):
 def test_a_compute_budget_reproduces_with_the_clock_out_of_the_loop(make, monkeypatch):
     """Validations, early stopping and the schedule count steps under a FLOP budget: a clock running at
     different speeds (a slower machine) changes nothing, down to the last bit."""
-    import toolkit.neural.trainer as trainer
+    from toolkit.neural import trainer
 
-    runs = []
+    runs, real = [], time.perf_counter
     for speed in (1.0, 1000.0):
-        real = time.perf_counter
         monkeypatch.setattr(trainer.time, "perf_counter", lambda speed=speed: real() * speed)
         task = make()
         per_step = 4 * 8 * task.flops_per_token()

@@ -119,7 +119,7 @@ class TrainConfig:
     max_steps: int | None = 2000  #: optimizer steps in all (a resumed run counts the steps already done)
     max_seconds: float | None = None  #: wall-clock budget of this call, evaluations included
     max_tokens: int | None = None  #: training tokens in all, all processes together (whole steps, rounded down)
-    max_flops: float | None = None  #: training FLOPs in all (tokens x `Task.flops_per_token`; whole steps, rounded down)
+    max_flops: float | None = None  #: training FLOPs in all (tokens x `Task.flops_per_token`; whole steps, down)
     batch_size: int = 32  #: rows per step per process
     seq_len: int = 128  #: tokens per row (BPTT length for an RNN, context for a transformer)
     batching: Literal["contiguous", "random"] = "contiguous"
@@ -323,8 +323,8 @@ class _Cadence:
     """When to validate: regular validations (which also checkpoint), and early ones so curves start dense.
 
     By steps, every ``eval_every`` (or, unset under a step, token or FLOP budget, every ``steps / EVALUATIONS``
-    of the steps it allows: nothing clock-based, so such a run reproduces).
-    Unset under a seconds budget (alone or with ``max_steps``), by the clock: every ``max_seconds / EVALUATIONS`` seconds, spaced
+    of the steps it allows: nothing clock-based, so such a run reproduces). Unset under a seconds budget
+    (alone or with ``max_steps``), by the clock: every ``max_seconds / EVALUATIONS`` seconds, spaced
     further while a validation costs more than `EVAL_SHARE` of that, so early stopping's ``patience``
     counts validations spread over the whole budget however fast the model trains. Either way the
     early ones fall at about 1/16, 1/8, 1/4 and 1/2 of the first interval.
