@@ -248,7 +248,7 @@ def test_compare_takes_a_prompt_from_a_file(cli, trained, corpus_file, tmp_path)
 
 @pytest.mark.parametrize(("flags", "fragment"), [
     (["--max-flops", "0"], "max_flops=0.0: Input should be greater than 0"),
-    (["--max-flops", "-1e9"], "max_flops=-1000000000.0"),
+    (["--max-flops=-1e9"], "max_flops=-1000000000.0"),
     (["--max-flops", "nan"], "max_flops"),
     (["--max-flops", "1e9", "--max-seconds", "5"], "give max_seconds or max_flops, not both"),
 ])

@@ -227,13 +227,13 @@ class Counted(Bigram):
         return 1000.0
 
 
-@pytest.mark.parametrize(("budget", "steps"), [({"max_flops": 1000 * 32 * 25.5}, 25), ({"max_tokens": 32 * 30}, 30),
-                                                ({"max_flops": 1e12, "max_steps": 12}, 12)])
-def test_a_token_or_flop_budget_buys_whole_steps_and_is_recorded(budget, steps):
+@pytest.mark.parametrize(("budget", "steps", "unit"), [({"max_flops": 1000 * 32 * 25.5}, 25, "max_flops"),
+                                                        ({"max_tokens": 32 * 30}, 30, "max_tokens"),
+                                                        ({"max_flops": 1e12, "max_steps": 12}, 12, "max_steps")])
+def test_a_token_or_flop_budget_buys_whole_steps_and_is_recorded(budget, steps, unit):
     """A compute budget becomes steps before the first one (rounded down); the tightest budget wins."""
-    result = fit(Counted(), PATTERN, PATTERN[:100], config(max_steps=None, eval_every=None, batching="random",
-                                                           **budget))
-    unit = min(((v if k == "max_steps" else steps, k) for k, v in budget.items()))[1]
+    result = fit(Counted(), PATTERN, PATTERN[:100], config(**{"max_steps": None, "eval_every": None,
+                                                              "batching": "random", **budget}))
     assert result.steps == steps and result.stopped == unit
     compute = result.manifest()["compute"]
     assert compute["flops"] == steps * 32 * 1000.0 == result.curve[-1]["flops"]
