@@ -28,7 +28,10 @@ def train(plugin: str, corpus: str | Path | Corpus, *, out: str | Path | None = 
           overwrite: bool = False, fresh: bool = False, **options: Any) -> Generator:
     """Train ``plugin`` on ``corpus`` (a name, a path or a `Corpus`), score it, save it to ``out``.
 
-    ``options`` are the plugin's typed options (``textgen options PLUGIN`` lists them).
+    ``options`` are the plugin's typed options (``textgen options PLUGIN`` lists them); a
+    neural plugin's budget is ``max_seconds`` (this machine's time), or ``max_flops``,
+    ``max_tokens`` or ``max_steps``, which give the same model on any machine for the same
+    seed and thread count. ``model.training["compute"]`` records the FLOPs counted.
     The held-out bits per character is in ``model.training["val_bpc"]``: the whole
     validation split scored by `Generator.score`, as ``textgen score --corpus`` does.
     ``out`` must be new, empty, an interrupted run's folder, or (with ``overwrite``) a
