@@ -658,7 +658,9 @@ class _Loop:
             tail = f"; {self.task.plateau_hint}" if self.task.plateau_hint else ""
             return (f"stopped at {seconds:.0f} s (step {self.step}): held-out bits/char stopped improving for "
                     f"{cfg.patience} evaluations{tail}")
-        return f"stopped at {seconds:.0f} s (step {self.step}): budget {stopped}={getattr(cfg, stopped):g} spent"
+        value = getattr(cfg, stopped)
+        shown = f"{value:g}" if isinstance(value, float) else value
+        return f"stopped at {seconds:.0f} s (step {self.step}): budget {stopped}={shown} spent"
 
     def _budget(self, stopped: str) -> dict[str, Any]:
         """``compute["budget"]``: the budget that ended the run (the binding one, if patience did)."""
