@@ -77,9 +77,12 @@ def test_same_seed_same_weights():
     assert all(torch.equal(runs[0][0][k], runs[1][0][k]) for k in runs[0][0])
 
 
-def test_interrupt_saves_and_resume_continues_exactly(tmp_path, capsys):
+@pytest.mark.parametrize("budget", [{}, {"max_steps": None, "eval_every": None,
+                                         "max_flops": 40 * 4 * 8 * Recurrent().flops_per_token()}])
+def test_interrupt_saves_and_resume_continues_exactly(tmp_path, capsys, budget):
+    """Under a step budget or a FLOP budget alike, a resumed run ends where the uninterrupted one does."""
     whole = Recurrent()
-    fit(whole, PATTERN, PATTERN[:300], config())
+    fit(whole, PATTERN, PATTERN[:300], config(**budget))
 
     def interrupt(step, record):
         if step == 23:
@@ -87,11 +90,11 @@ def test_interrupt_saves_and_resume_continues_exactly(tmp_path, capsys):
 
     task = Recurrent()
     with pytest.raises(KeyboardInterrupt):
-        fit(task, PATTERN, PATTERN[:300], config(), checkpoint_dir=tmp_path / "ckpt", callback=interrupt)
+        fit(task, PATTERN, PATTERN[:300], config(**budget), checkpoint_dir=tmp_path / "ckpt", callback=interrupt)
     _, meta = read_checkpoint(tmp_path / "ckpt")
     assert meta["step"] == 23
     task = Recurrent()  # a fresh process would start from new weights
-    result = fit(task, PATTERN, PATTERN[:300], config(), checkpoint_dir=tmp_path / "ckpt")
+    result = fit(task, PATTERN, PATTERN[:300], config(**budget), checkpoint_dir=tmp_path / "ckpt")
     assert result.resumed_from == 23 and result.steps == 40
     assert "resuming from step 23 of a run interrupted at" in capsys.readouterr().err
     assert all(torch.equal(weights(whole)[k], weights(task)[k]) for k in weights(task))
