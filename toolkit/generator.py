@@ -195,6 +195,15 @@ class Generator(ABC):
                           "through advance, slower); rename and adapt it (docs/plugins.md)",
                           UserWarning, stacklevel=2)
 
+    def counting_cost(self) -> tuple[float, str]:
+        """Operations per training token of a model built in one pass (no gradient training), and the formula.
+
+        `toolkit.train` records such a model's build as one curve point at this cost
+        (``training["compute"]``, kind "counting"), so it sits on the FLOPs axis beside the
+        neural curves, stated as counting rather than training. A count model states its own.
+        """
+        return 1.0, "one count update per token (the default for a model built in one pass)"
+
     # -- what a plugin implements -----------------------------------------------------
 
     @classmethod
