@@ -45,7 +45,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     elif not rows:
         print("no plugins installed (or TEXTGEN_PLUGINS lists none)")
     for row in [] if args.json else rows:
-        state = "ok" if row["ok"] else f"BROKEN: {row['error']}"
+        state = "ok" if row["ok"] else f"{'INCOMPATIBLE' if row['incompatible'] else 'BROKEN'}: {row['error']}"
         if row["conflict"]:
             state += f"  CONFLICT: {row['name']!r} is also claimed by {', '.join(row['conflict'])}"
         print(f"{row['name']:<12} {row['distribution']} {row['version']}  {state}")
@@ -443,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    warnings.simplefilter("default")
+    if not sys.warnoptions:  # -W or PYTHONWARNINGS decide, else every warning once but deprecations, which are
+        warnings.simplefilter("default")  # for plugin authors (their tests show them), not for the user
+        warnings.simplefilter("ignore", DeprecationWarning)
     warnings.formatwarning = lambda msg, cat, *a, **k: f"textgen: warning: {msg}\n"
     debug = args.debug or os.environ.get("TEXTGEN_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
     try:

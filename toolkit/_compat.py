@@ -1,0 +1,123 @@
+"""What a plugin written for an earlier release uses keeps working, with a DeprecationWarning.
+
+Two kinds of thing moved: modules, and `Generator` hooks.
+
+**Modules.** Each moved module leaves a two-line alias behind.
+When a public module moves, its old file stays, holding only::
+
+    \"\"\"Moved to `toolkit.data.tokenize`; an alias until textgen-toolkit 1.0 (toolkit._compat).\"\"\"
+    from toolkit._compat import moved
+
+    moved(__name__)
+
+and one line joins `MOVED` below (old path: new path). Importing the old path then warns
+once, with a `DeprecationWarning` naming the new path and the release that removes it,
+and hands back the new module itself, so ``toolkit.tokenize.CharTokenizer is
+toolkit.data.tokenize.CharTokenizer``. The test suite imports every path in `MOVED`
+and checks its warning; `docs/plugins.md` ("The plugin API") states how long an alias lives.
+
+**Hooks.** `adapt_old_hooks` runs for every `Generator` subclass. A class that defines a
+first-release hook that today's core calls under another name gets one warning at its
+definition, naming the new hook, and the old hook keeps doing its job: ``nats(text)`` still
+scores (``Generator.score`` calls it), ``reject_segment`` with ``segment_end_ids`` still
+redraws segments (as a `SegmentFilter` from ``stopping_criteria``). The canary plugin
+under ``tests/canary`` uses both, and the main suite checks it.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from importlib import import_module
+from types import ModuleType
+from typing import Any
+
+#: The release that removes the aliases below (the next major release, and at least two minor ones away).
+REMOVED_IN = "1.0"
+
+#: Every module path a release documented or a plugin could import, that has moved since: old -> new.
+MOVED = {
+    "toolkit.tokenize": "toolkit.data.tokenize",
+    "toolkit.corpora": "toolkit.data.corpora",
+    "toolkit.heldout": "toolkit.data.heldout",
+    "toolkit.metrics": "toolkit.evaluation.metrics",
+    "toolkit.sampling": "toolkit.generation.sampling",
+    "toolkit.compare": "toolkit.comparison",
+    "toolkit.comparison.references": "toolkit.evaluation.references",
+}
+
+
+#: Hooks of the first release that today's core calls under another name: old hook -> what replaced it.
+RENAMED_HOOKS = {
+    "nats": "token_nats(ids) (each token's nats as an array)",
+    "reject_segment": "stopping_criteria() (returning a toolkit.generation.stopping.SegmentFilter)",
+}
+
+
+def moved(old: str) -> None:
+    """Make the module being imported as ``old`` an alias of its new home, with one warning.
+
+    Called from the old module's body: the warning points at the line that imported the
+    old path (``stacklevel`` skips this function, that body and the import machinery).
+    """
+    new = MOVED[old]
+    warnings.warn(f"{old} has moved to {new}; import it from there (the old path is removed in "
+                  f"textgen-toolkit {REMOVED_IN})", DeprecationWarning, stacklevel=3)
+    module = import_module(new)
+    parent, _, leaf = old.rpartition(".")
+    function = getattr(sys.modules[parent], leaf, None)  # a name the package serves besides (toolkit.compare)
+    sys.modules[old] = _CallableModule(old, module, function) if callable(function) else module
+
+
+class _CallableModule(ModuleType):
+    """A moved module whose old name is also a function of its package (``toolkit.compare``).
+
+    Importing the old module binds it over the function on the package, so it must stay
+    callable: calls go to the function, attributes to the new module.
+    """
+
+    def __init__(self, name: str, module: ModuleType, function: Any) -> None:
+        super().__init__(name, module.__doc__)
+        self.__wrapped__ = function  # inspect.signature sees the function's signature
+        self._module = module
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.__wrapped__(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def __dir__(self) -> list[str]:
+        return dir(self._module)
+
+
+def adapt_old_hooks(cls: type) -> None:
+    """Keep the first-release hooks ``cls`` defines working, with one DeprecationWarning per hook."""
+    own = vars(cls)
+    if "token_nats" in own or "charges" in own:  # today's scoring hooks win, also over an inherited nats
+        cls._old_nats = False
+    elif callable(own.get("nats")):
+        _deprecated(cls, "nats")
+        cls._old_nats = True
+    if callable(own.get("reject_segment")) and "stopping_criteria" not in own:
+        _deprecated(cls, "reject_segment")
+        cls.stopping_criteria = _segment_filters
+
+
+def _deprecated(cls: type, hook: str) -> None:
+    """Warn, at the class statement, that ``cls`` defines the old ``hook``."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_globals.get("__name__") != cls.__module__:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(f"{cls.__module__}.{cls.__qualname__} defines {hook}(), a first-release hook: it still works, "
+                  f"but is deprecated and ignored from textgen-toolkit {REMOVED_IN}; define {RENAMED_HOOKS[hook]} "
+                  "instead (docs/plugins.md)", DeprecationWarning, stacklevel=level if frame is not None else 2)
+
+
+def _segment_filters(self: Any) -> list[Any]:
+    """``stopping_criteria`` for a plugin with the first release's ``reject_segment``/``segment_end_ids``."""
+    from .generation.stopping import SegmentFilter
+
+    ends = frozenset(getattr(self, "segment_end_ids", ()))
+    tries = getattr(self, "max_segment_tries", 10)
+    return [SegmentFilter(ends, self.reject_segment, tries)] if ends else []
