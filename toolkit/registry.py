@@ -83,6 +83,8 @@ def _import(plugin: Plugin) -> tuple[Any, str | None]:
         return None, f"{cls.__name__} does not implement {', '.join(missing)}"
     if cls.name != plugin.name:
         return None, f"{cls.__name__}.name is {cls.name!r}, but it is registered as {plugin.name!r}"
+    if cls.requires_api is not None and _api_version(cls.requires_api) < (0, 0):
+        return None, f"{cls.__name__}.requires_api is {cls.requires_api!r}, not a plugin API version such as '1.0'"
     return cls, None
 
 
@@ -95,21 +97,17 @@ def api_problem(cls: Any) -> str | None:
     """
     from . import PLUGIN_API_VERSION, __version__
 
-    needed = getattr(cls, "requires_api", None)
-    if needed is None:
-        return None
+    needed = cls.requires_api
     wanted, have = _api_version(needed), _api_version(PLUGIN_API_VERSION)
-    if wanted is None:
-        return f"{cls.__name__}.requires_api is {needed!r}, not a plugin API version such as '1.0'"
-    if wanted[0] == have[0] and wanted[1] <= have[1]:
+    if needed is None or (wanted[0] == have[0] and wanted[1] <= have[1]):
         return None
     return f"needs plugin API {needed}, but textgen-toolkit {__version__} provides plugin API {PLUGIN_API_VERSION}"
 
 
-def _api_version(text: object) -> tuple[int, ...] | None:
-    """``(major, minor)`` of a version such as ``"1.0"``, or None."""
+def _api_version(text: object) -> tuple[int, int]:
+    """``(major, minor)`` of a version such as ``"1.0"``; (-1, -1) for anything else."""
     match = re.fullmatch(r"(\d+)\.(\d+)", text) if isinstance(text, str) else None
-    return tuple(int(part) for part in match.groups()) if match else None
+    return (int(match[1]), int(match[2])) if match else (-1, -1)
 
 
 def _enabled() -> set[str] | None:

@@ -132,7 +132,7 @@ class NgramGenerator(Generator):
         return state, np.stack([self.log_probs(c) for c in state])
 
     def advance(self, state, tokens: np.ndarray):
-        state = [self.context([*c, t]) for c, t in zip(state, tokens)]
+        state = [self.context([*c, t]) for c, t in zip(state, tokens, strict=True)]
         return state, np.stack([self.log_probs(c) for c in state])
 
     def reject_segment(self, tokens: list[int]) -> bool:
