@@ -15,6 +15,8 @@ once, with a `DeprecationWarning` naming the new path and the release that remov
 and hands back the new module itself, so ``toolkit.tokenize.CharTokenizer is
 toolkit.data.tokenize.CharTokenizer``. The test suite imports every path in `MOVED`
 and checks its warning; `docs/plugins.md` ("The plugin API") states how long an alias lives.
+A module whose *names* moved out (and that stays) serves them with
+``__getattr__ = moved_names(__name__, {"main": "toolkit.cli.demo:main"})``, each warning alike.
 
 **Hooks.** `adapt_old_hooks` runs for every `Generator` subclass. A class that defines a
 first-release hook that today's core calls under another name gets one warning at its
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Callable
 from importlib import import_module
 from types import ModuleType
 from typing import Any
@@ -44,6 +47,8 @@ MOVED = {
     "toolkit.sampling": "toolkit.generation.sampling",
     "toolkit.compare": "toolkit.comparison",
     "toolkit.comparison.references": "toolkit.evaluation.references",
+    "toolkit.dashboard": "toolkit.cli.dashboard",
+    "toolkit.comparison.cli": "toolkit.cli.compare",
 }
 
 
@@ -61,12 +66,33 @@ def moved(old: str) -> None:
     old path (``stacklevel`` skips this function, that body and the import machinery).
     """
     new = MOVED[old]
-    warnings.warn(f"{old} has moved to {new}; import it from there (the old path is removed in "
-                  f"textgen-toolkit {REMOVED_IN})", DeprecationWarning, stacklevel=3)
+    _warn(old, new, stacklevel=4)
     module = import_module(new)
     parent, _, leaf = old.rpartition(".")
     function = getattr(sys.modules[parent], leaf, None)  # a name the package serves besides (toolkit.compare)
     sys.modules[old] = _CallableModule(old, module, function) if callable(function) else module
+
+
+def moved_names(module: str, names: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` serving names that moved out of ``module``: ``{"main": "toolkit.cli.demo:main"}``.
+
+    The new home is imported when an old name is used, so the old module does not depend on it.
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name not in names:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        home, _, attr = names[name].partition(":")
+        _warn(f"{module}.{name}", f"{home}.{attr}", stacklevel=3)
+        return getattr(import_module(home), attr)
+
+    return __getattr__
+
+
+def _warn(old: str, new: str, *, stacklevel: int) -> None:
+    """The one deprecation of an old path; ``stacklevel`` reaches the line that used it."""
+    warnings.warn(f"{old} has moved to {new}; import it from there (the old path is removed in "
+                  f"textgen-toolkit {REMOVED_IN})", DeprecationWarning, stacklevel=stacklevel)
 
 
 class _CallableModule(ModuleType):
