@@ -2,8 +2,7 @@
 
 Two kinds of thing moved: modules, and `Generator` hooks.
 
-**Modules.** Each moved module leaves a two-line alias behind.
-When a public module moves, its old file stays, holding only::
+**Modules.** When a public module moves, its old file stays as a two-line alias::
 
     \"\"\"Moved to `toolkit.data.tokenize`; an alias until textgen-toolkit 1.0 (toolkit._compat).\"\"\"
     from toolkit._compat import moved
