@@ -12,6 +12,7 @@ from test_layout import ROOT, _imported
 from textgen_bigram import BigramGenerator
 
 from toolkit import _compat
+from toolkit.generation.stopping import SegmentFilter
 
 TEXT = "the cat sat on the mat.\n"
 
@@ -115,6 +116,22 @@ def test_the_first_release_segment_hooks_still_redraw_segments(bigram_model):
     assert completion.rejected_segments > 0 and words and not any("a" in w for w in words)
     model.segment_end_ids = frozenset()
     assert model.complete("the ", max_tokens=60, seed=1).rejected_segments == 0
+
+
+def test_a_reject_segment_that_todays_stopping_criteria_use_is_no_old_hook(recwarn):
+    class Filtering(BigramGenerator):
+        def stopping_criteria(self):
+            return [SegmentFilter(frozenset(self.encode(" ")), self.reject_segment)]
+
+        def reject_segment(self, tokens):
+            return False
+
+    class Refines(Filtering):
+        def reject_segment(self, tokens):
+            return "a" in self.decode(tokens)
+
+    assert not recwarn.list
+    assert Refines.stopping_criteria is Filtering.stopping_criteria
 
 
 def test_no_code_of_ours_imports_an_old_path():

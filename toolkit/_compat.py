@@ -124,9 +124,15 @@ def adapt_old_hooks(cls: type) -> None:
     elif callable(own.get("nats")):
         _deprecated(cls, "nats")
         cls._old_nats = True
-    if callable(own.get("reject_segment")) and "stopping_criteria" not in own:
+    if callable(own.get("reject_segment")) and _from_core(cls, "stopping_criteria"):
         _deprecated(cls, "reject_segment")
         cls.stopping_criteria = _segment_filters
+
+
+def _from_core(cls: type, name: str) -> bool:
+    """Whether ``cls`` has ``name`` from the core (or from `adapt_old_hooks`), not from a plugin's own class."""
+    owner = next(base for base in cls.__mro__ if name in vars(base))
+    return owner.__module__ == "toolkit.generator" or vars(owner)[name] is _segment_filters
 
 
 def _deprecated(cls: type, hook: str) -> None:
