@@ -17,12 +17,13 @@ from typing import Any
 import streamlit as st
 
 from dashboard.forms import RunOptions, option_inputs
-from dashboard.models import find_models, preselect, quick_train, without_manifest
+from dashboard.models import find_models, preselect, quick_train
 from toolkit import registry
 from toolkit.cli.dashboard import MODELS_ENV
 from toolkit.data.corpora import NAMED
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import SamplingOptions
+from toolkit.modeldir import without_manifest
 from toolkit.options import parse_options
 
 
