@@ -98,6 +98,9 @@ def test_the_plugin_round_trip_generate_score_compare(server, served_dir: Path, 
                            "--stream")
     assert streamed.returncode == 0, streamed.stderr
     assert streamed.stdout == "the " + samples(served_dir / "lstm-char", "the ", seed=4, max_tokens=30)[0] + "\n"
+    unknown = run_textgen("generate", f"openai:{server.url}#nope")
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1
+    assert f"openai: {server.url}#nope: the server refused to generate: HTTP 404: model 'nope'" in unknown.stderr
 
 
 def test_refuses_to_listen_beyond_this_machine_without_a_key(served_dir: Path):
