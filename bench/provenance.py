@@ -83,3 +83,11 @@ def median_seconds(fn: Callable[[], Any], runs: int) -> float:
         fn()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def conclude(title: str, rows: Sequence[tuple[str, str]], targets: Sequence[tuple[str, bool]], save: bool) -> None:
+    """Print each target met or missed; with ``save`` (``--record``) append the section to bench/RESULTS.md."""
+    for name, met in targets:
+        print(f"target {'met' if met else 'MISSED'}: {name}")
+    if save:
+        record(title, figures(rows, targets))

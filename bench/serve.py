@@ -33,7 +33,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from provenance import figures, record
+from provenance import conclude
 
 import toolkit
 from toolkit.data.corpora import Corpus, load_corpus
@@ -213,10 +213,7 @@ def main() -> int:
                 found_rows, found_targets = part(server, paths, cfg)
                 rows += found_rows
                 targets += found_targets
-    for name, met in targets:
-        print(f"target {'met' if met else 'MISSED'}: {name}")
-    if args.record:
-        record("textgen serve (bench/serve.py)" + (" --quick" if args.quick else ""), figures(rows, targets))
+    conclude("textgen serve (bench/serve.py)" + (" --quick" if args.quick else ""), rows, targets, args.record)
     return 0
 
 
