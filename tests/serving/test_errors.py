@@ -62,6 +62,7 @@ def still_serving(server) -> None:
     ({"seed": -3}, 400, "seed"),
     ({"max_tokens": "ten"}, 400, "max_tokens"),
     ({"stop": [""]}, 400, "stop"),
+    ({"prompt": [1, 2, 3]}, 400, "prompt"),
     ({"n": LIMITS.max_n + 1}, 400, "n"),
     ({"max_tokens": LIMITS.max_tokens + 1}, 400, "max_tokens"),
     ({"prompt": "x" * (MAX_PROMPT_CHARS + 1)}, 400, "prompt"),

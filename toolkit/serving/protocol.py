@@ -150,11 +150,12 @@ def parse(kind: type[_Request], body: object, limits: Limits) -> Any:
         request = kind.model_validate(body)
     except ValidationError as exc:
         err = exc.errors()[0]
-        param = ".".join(str(p) for p in err["loc"]) or None
+        where = ".".join(str(p) for p in err["loc"])  # prompt.list[str].0: the field, then where inside it
         given = f", got {err['input']!r}" if err["type"] != "missing" else ""
         if len(given) > 80:
             given = given[:77] + "..."
-        raise RequestError(f"{param}: {err['msg'].removeprefix('Value error, ')}{given}", param=param) from None
+        raise RequestError(f"{where}: {err['msg'].removeprefix('Value error, ')}{given}",
+                           param=str(err["loc"][0]) if err["loc"] else None) from None
     for name in request.unsupported:
         neutral, why = UNSUPPORTED[name]
         value = getattr(request, name)
