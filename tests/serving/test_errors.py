@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -35,6 +37,21 @@ def post(server, body: object, path: str = "/completions", raw: bytes | None = N
             return Answer(answer.status, answer.read().decode())
     except urllib.error.HTTPError as exc:
         return Answer(exc.code, exc.read().decode())
+
+
+def declared(server, length: int) -> Answer:
+    """A request that declares a body of ``length`` bytes and sends none: refused from the header alone."""
+    parts = urllib.parse.urlsplit(server.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        connection.putrequest("POST", parts.path + "/completions")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(length))
+        connection.endheaders()
+        answer = connection.getresponse()
+        return Answer(answer.status, answer.read().decode())
+    finally:
+        connection.close()
 
 
 def refused(answer: Answer, status: int, param: str | None) -> str:
@@ -80,7 +97,7 @@ def test_malformed_bodies(server):
     refused(post(server, {"messages": []}, "/chat/completions"), 400, "model")
     refused(post(server, {"model": "markov-char", "messages": [{"role": "user"}], "max_tokens": 99999},
                  "/chat/completions"), 400, "max_tokens")
-    refused(post(server, None, raw=b" " * (6 * MAX_PROMPT_CHARS + 2**20 + 1)), 413, "prompt")
+    refused(declared(server, 6 * MAX_PROMPT_CHARS + 2**20 + 1), 413, "prompt")
     assert refused(post(server, None, "/nothing", method="GET"), 404, None).startswith("GET /v1/nothing")
     still_serving(server)
 
