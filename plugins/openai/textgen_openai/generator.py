@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ class OpenAIGenerator(Generator):
                                timeout=_number(TIMEOUT_ENV, 600.0, float),
                                max_retries=_number(MAX_RETRIES_ENV, 2, int))
         generator = cls(url.rstrip("/"), model, client)
+        weakref.finalize(generator, client.close)  # its connections close with it, or at exit, never left to GC
         if not model:
             names = [m.id for m in generator._call("list its models", client.models.list).data]
             if len(names) != 1:
