@@ -85,7 +85,7 @@ def test_generated_tokens_logprobs_are_the_models(client, served_dir: Path):
 
 
 def test_the_plugin_round_trip_generate_score_compare(server, served_dir: Path):
-    """`openai:URL#NAME` sources give `compare` the same bits/char as the folders themselves."""
+    """`openai:URL#NAME` sources give `compare` the same bits/char as the folders, and the same surprisal."""
     names = ("markov-char", "lstm-char")
     sources = [f"openai:{server.url}#{name}" for name in names]
     models = {**{s: toolkit.load(s) for s in sources}, **{n: toolkit.load(served_dir / n) for n in names}}
@@ -93,6 +93,7 @@ def test_the_plugin_round_trip_generate_score_compare(server, served_dir: Path):
     bpc = {m.label: m.bpc for m in report.models}
     for source, name in zip(sources, names, strict=True):
         assert bpc[source] == pytest.approx(bpc[name], abs=1e-6)
+        assert models[source].surprisal(SCORED).bits == pytest.approx(models[name].surprisal(SCORED).bits, abs=1e-9)
     out = run_textgen("compare", sources[0], "--corpus", str(served_dir / "corpus.txt"), "--prompt", "the ",
                       "--samples", "1", "--temperatures", "1.0", "--max-chars", "20", "--json")  # the command too
     assert out.returncode == 0, out.stderr
