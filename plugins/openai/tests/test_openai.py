@@ -27,6 +27,9 @@ class NoLogprobs:
         self.completions = self
         self.sent: list[dict] = []
 
+    def close(self) -> None:
+        """Nothing to close: no connections."""
+
     def create(self, **request: object) -> SimpleNamespace:
         self.sent.append(request)
         if "extra_body" in request and "prompt_logprobs" in request["extra_body"]:
