@@ -11,6 +11,7 @@ import pytest
 from served import run_textgen, samples
 
 import toolkit
+from toolkit.generator import UnknownTokensWarning
 from toolkit.serving import chat_prompt
 from toolkit.serving.process import started
 from toolkit.serving.protocol import Message
@@ -50,7 +51,8 @@ def test_chat_uses_the_plain_template(client, served_dir: Path):
     messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "the dog"}]
     prompt = chat_prompt([Message(**m) for m in messages])
     assert prompt == "system: be brief\nuser: the dog\nassistant:"
-    expected = toolkit.load(served_dir / "markov-char").generate(prompt, max_tokens=30, seed=2)[0]
+    with pytest.warns(UnknownTokensWarning):  # the template's letters the tiny corpus lacks, as the server meets them
+        expected = toolkit.load(served_dir / "markov-char").generate(prompt, max_tokens=30, seed=2)[0]
     answer = client.chat.completions.create(model="markov-char", messages=messages, max_tokens=30, seed=2)
     assert answer.choices[0].message.content == expected
     assert answer.choices[0].message.role == "assistant"
@@ -93,7 +95,9 @@ def test_the_plugin_round_trip_generate_score_compare(server, served_dir: Path):
     bpc = {m.label: m.bpc for m in report.models}
     for source, name in zip(sources, names, strict=True):
         assert bpc[source] == pytest.approx(bpc[name], abs=1e-6)
-        assert models[source].surprisal(SCORED).bits == pytest.approx(models[name].surprisal(SCORED).bits, abs=1e-9)
+        with pytest.warns(UnknownTokensWarning, match="☃"):
+            local = models[name].surprisal(SCORED).bits
+        assert models[source].surprisal(SCORED).bits == pytest.approx(local, abs=1e-9)
     out = run_textgen("compare", sources[0], "--corpus", str(served_dir / "corpus.txt"), "--prompt", "the ",
                       "--samples", "1", "--temperatures", "1.0", "--max-chars", "20", "--json")  # the command too
     assert out.returncode == 0, out.stderr
