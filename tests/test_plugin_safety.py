@@ -16,10 +16,9 @@ from textgen_bigram import BigramGenerator
 
 import toolkit
 from toolkit import registry
-from toolkit.api import read_manifest
 from toolkit.data.corpora import Corpus
 from toolkit.errors import ModelDirError, PluginError
-from toolkit.generator import MANIFEST, MANIFEST_VERSION
+from toolkit.modeldir import MANIFEST, MANIFEST_VERSION, read_manifest
 from toolkit.options import MAX_SEED, OptionError, check_seed
 
 IMPOSTOR = FIXTURES / "impostor_plugins"
@@ -210,6 +209,9 @@ def test_non_finite_or_non_positive_learning_rates_are_refused_with_the_field_na
     ("markov", {"max_overlap_ratio": "nan"}, "max_overlap_ratio"),
     ("lstm", {"batch_size": str(2**70)}, "batch_size"),
     ("gpt2", {"max_steps": 2**40}, "max_steps"),
+    ("lstm", {"max_flops": "inf"}, "max_flops"),
+    ("gpt2", {"max_tokens": 0}, "max_tokens"),
+    ("gpt2", {"max_tokens": 10_000, "max_seconds": 5}, "max_tokens"),
 ])
 def test_out_of_range_options_are_refused_with_the_field_named(plugin, options, field):
     if plugin not in registry.plugins():

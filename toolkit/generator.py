@@ -28,7 +28,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import atomic
+from . import atomic, modeldir
+from ._moved import moved_names
 from .data.corpora import Corpus
 from .errors import PluginError
 from .generation.processors import Processor, SuppressTokens
@@ -36,11 +37,6 @@ from .generation.run import Run
 from .generation.sampling import Sampler, SamplingOptions, Scores, sampling_options
 from .generation.stopping import Criterion, MaxChars, MaxTokens, StopStrings
 from .options import Options, check_seed
-
-#: File that marks a directory as a textgen model and names its plugin.
-MANIFEST = "textgen.json"
-MANIFEST_FORMAT = "textgen-model"
-MANIFEST_VERSION = 1
 
 
 class UnknownTokensWarning(UserWarning):
@@ -198,6 +194,15 @@ class Generator(ABC):
                           "scoring uses token_nats(ids), each token's nats as an array (the default steps "
                           "through advance, slower); rename and adapt it (docs/plugins.md)",
                           UserWarning, stacklevel=2)
+
+    def counting_cost(self) -> tuple[float, str]:
+        """Operations per training token of a model built in one pass (no gradient training), and the formula.
+
+        `toolkit.train` records such a model's build as one curve point at this cost
+        (``training["compute"]``, kind "counting"), so it sits on the FLOPs axis beside the
+        neural curves, stated as counting rather than training. A count model states its own.
+        """
+        return 1.0, "one count update per token (the default for a model built in one pass)"
 
     # -- what a plugin implements -----------------------------------------------------
 
@@ -418,22 +423,13 @@ class Generator(ABC):
         return charges, Score(nats=nats, chars=len(text), tokens=charges.tokens, unknown=unknown)
 
     def save(self, path: str | Path) -> Path:
-        """Write the model directory atomically: its files plus a manifest naming the plugin."""
+        """Write the model directory atomically: its files plus a manifest naming the plugin (`toolkit.modeldir`)."""
         from .outpaths import check_model_out
-        from .registry import plugin_version
 
         path = check_model_out(path, overwrite=True, flag="save path")  # a model, never the user's own files
         with atomic.directory(path) as tmp:
             extra = self.save_files(tmp)
-            distribution, version = plugin_version(self.name, type(self))
-            from . import __version__
-
-            atomic.write_json(tmp / MANIFEST, {
-                "format": MANIFEST_FORMAT, "format_version": MANIFEST_VERSION,
-                "plugin": self.name, "distribution": distribution, "plugin_version": version,
-                "toolkit_version": __version__, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "training": self.training, **extra,
-            })
+            modeldir.write_manifest(tmp, self.name, type(self), self.training, extra)
         return path
 
 
@@ -509,3 +505,8 @@ def _stop_strings(stop: object) -> list[str]:
         if not s:
             raise ValueError("stop strings must not be empty")
     return stops
+
+
+#: The manifest's constants moved to `toolkit.modeldir`; their old names here still work, and warn.
+__getattr__ = moved_names(__name__, {name: f"toolkit.modeldir:{name}"
+                                     for name in ("MANIFEST", "MANIFEST_FORMAT", "MANIFEST_VERSION")})

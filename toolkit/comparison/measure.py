@@ -12,9 +12,10 @@ from ..data.corpora import Corpus
 from ..errors import ScoringUnavailable
 from ..evaluation.metrics import TrainingIndex
 from ..generator import Generator
+from ..modeldir import fingerprint
 from .memory import UNKNOWN
 from .results import ModelResult, TemperatureResult
-from .reuse import fingerprint, recorded_bpc
+from .reuse import recorded_bpc
 from .sweep import Length, sample_temperature
 
 
