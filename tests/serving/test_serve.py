@@ -111,10 +111,14 @@ def test_the_plugin_round_trip_generate_score_compare(server, served_dir: Path):
     assert f"openai: {server.url}#nope: the server refused to generate: HTTP 404: model 'nope'" in unknown.stderr
 
 
-def test_refuses_to_listen_beyond_this_machine_without_a_key(served_dir: Path):
+def test_refuses_to_listen_beyond_this_machine_without_a_key_or_on_a_taken_port(server, served_dir: Path):
     out = run_textgen("serve", str(served_dir / "markov-char"), "--host", "0.0.0.0", "--port", "0")
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "--api-key" in out.stderr and "0.0.0.0" in out.stderr
+    port = server.url.rsplit(":", 1)[1].split("/")[0]
+    taken = run_textgen("serve", str(served_dir / "markov-char"), "--port", port)
+    assert taken.returncode == 2 and taken.stderr == f"textgen: error: cannot serve on 127.0.0.1:{port}: " \
+        "Address already in use\n"
 
 
 def test_api_key_then_sigterm_exits_cleanly(served_dir: Path):

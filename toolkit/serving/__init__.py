@@ -38,6 +38,7 @@ def check_bind(host: str, api_key: str | None) -> None:
 
 def listen(host: str, port: int) -> socket.socket:
     """A listening socket, bound here so a taken port is one clear line (port 0 picks a free one)."""
+    sock = None
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         sock = socket.socket(family, kind, proto)
@@ -45,6 +46,8 @@ def listen(host: str, port: int) -> socket.socket:
         sock.bind(address)
         sock.listen(2048)
     except OSError as exc:
+        if sock is not None:
+            sock.close()
         raise TextgenError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
     return sock
 
