@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, modeldir, registry
-from ._moved import moved_names
+from ._compat import moved_names
 from .data.corpora import Corpus, load_corpus
 from .data.heldout import SLICE_CHARS, slice_bpc
 from .errors import ModelDirError, PluginError

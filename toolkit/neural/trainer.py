@@ -118,8 +118,6 @@ class TrainConfig:
 
     max_steps: int | None = 2000  #: optimizer steps in all (a resumed run counts the steps already done)
     max_seconds: float | None = None  #: wall-clock budget of this call, evaluations included
-    max_tokens: int | None = None  #: training tokens in all, all processes together (whole steps, rounded down)
-    max_flops: float | None = None  #: training FLOPs in all (tokens x `Task.flops_per_token`; whole steps, down)
     batch_size: int = 32  #: rows per step per process
     seq_len: int = 128  #: tokens per row (BPTT length for an RNN, context for a transformer)
     batching: Literal["contiguous", "random"] = "contiguous"
@@ -139,6 +137,9 @@ class TrainConfig:
     cpu_threads: int | None = None  #: torch threads when training on the CPU; None: the toolkit's rule
     seed: int = 0
     progress: bool = True  #: show progress (rank 0 only): a bar on a terminal, lines in a log
+    #: the budgets added in plugin API 1.1 come last, so positional calls written for 1.0 keep their meaning
+    max_tokens: int | None = None  #: training tokens in all, all processes together (whole steps, rounded down)
+    max_flops: float | None = None  #: training FLOPs in all (tokens x `Task.flops_per_token`; whole steps, down)
 
     def __post_init__(self) -> None:
         if (self.max_steps, self.max_seconds, self.max_tokens, self.max_flops) == (None,) * 4:
