@@ -135,3 +135,18 @@ def test_api_key_then_sigterm_exits_cleanly(served_dir: Path):
         running.process.send_signal(signal.SIGTERM)
         assert running.process.wait(30) == 0
         assert "stopped by SIGTERM" in running.process.stdout.read()
+
+
+def test_concurrent_streams_each_get_their_own_text(client, served_dir: Path):
+    """Requests on one model at once take turns step by step; none gets another's tokens."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = toolkit.load(served_dir / "lstm-char")
+
+    def stream(seed: int) -> str:
+        chunks = client.completions.create(model="lstm-char", prompt="the ", max_tokens=40, seed=seed, stream=True)
+        return "".join(c.choices[0].text for c in chunks if c.choices)
+
+    with ThreadPoolExecutor(6) as pool:
+        texts = list(pool.map(stream, range(6)))
+    assert texts == [model.generate("the ", max_tokens=40, seed=seed)[0] for seed in range(6)]
