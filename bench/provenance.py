@@ -92,3 +92,11 @@ def median_run(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
 def median_seconds(fn: Callable[[], Any], runs: int) -> float:
     """Median wall time of ``runs`` calls of ``fn``."""
     return median_run(fn, runs)[0]
+
+
+def conclude(title: str, rows: Sequence[tuple[str, str]], targets: Sequence[tuple[str, bool]], save: bool) -> None:
+    """Print each target met or missed; with ``save`` (``--record``) append the section to bench/RESULTS.md."""
+    for name, met in targets:
+        print(f"target {'met' if met else 'MISSED'}: {name}")
+    if save:
+        record(title, figures(rows, targets))

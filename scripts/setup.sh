@@ -20,8 +20,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   # torch: keep an installed build (a CUDA one on a GPU machine); otherwise take 2.13.0, which on the
   # project's CPU machines is a local CPU wheel (an unpinned torch would pull several GB of CUDA packages).
   python -c "import torch" 2>/dev/null || pip install -q "torch==2.13.0"
-  pip install -q -e ".[compare,dashboard,test]" -e plugins/markov -e plugins/lstm -e plugins/gpt2 \
-      -e examples/textgen-bigram -e tests/canary/textgen-ngram-canary
+  pip install -q -e ".[compare,dashboard,serve,test]" -e plugins/markov -e plugins/lstm -e plugins/gpt2 \
+      -e plugins/openai -e examples/textgen-bigram -e tests/canary/textgen-ngram-canary
   echo "$wanted" > "$stamp"
 fi
 # The corpora: the shared folder beside the checkout when there is one, else a download on first use.

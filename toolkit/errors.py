@@ -21,3 +21,10 @@ class ModelDirError(TextgenError):
 
 class PluginError(TextgenError):
     """A plugin that is unknown, failed to import, or broke its contract."""
+
+
+class ScoringUnavailable(PluginError):
+    """A model that cannot give the log-probabilities of a text (a server without prompt log-probabilities).
+
+    `compare` shows "—" for such a model's bits per character instead of failing its row.
+    """

@@ -2,7 +2,7 @@
 
 One module per group of commands, each exposing an ``add_NAME(sub)`` per command that builds
 its subparser and sets ``func``: `plugins` (plugins, options), `models` (train, generate,
-score, export), `compare`, `dashboard`, `demo`; `common` holds the flags and helpers they
+score, export), `compare`, `dashboard`, `demo`, `serve`; `common` holds the flags and helpers they
 share. Adding a command is one new module plus one line in `COMMANDS` (whose order is the
 order ``textgen --help`` lists them in). A command module imports only the standard library
 and light toolkit modules at its top (no pydantic, numpy or torch); the rest inside the
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from ..machine import DEVICES
-from . import compare, dashboard, demo, models, plugins
+from . import compare, dashboard, demo, models, plugins, serve
 from .common import HelpFormatter, read_text_file
 from .compare import cmd_compare
 from .dashboard import main as cmd_dashboard
@@ -40,6 +40,7 @@ EXTRAS = {
     "sklearn": ("scikit-learn", "compare"), "matplotlib": ("matplotlib", "compare"),
     "streamlit": ("Streamlit", "dashboard"), "torch": ("torch", "neural"), "safetensors": ("safetensors", "neural"),
     "pytest": ("pytest", "test"), "hypothesis": ("hypothesis", "test"),
+    "starlette": ("Starlette", "serve"), "uvicorn": ("uvicorn", "serve"),
 }
 
 #: Each command's subparser builder, in the order ``textgen --help`` lists them.
@@ -53,6 +54,7 @@ COMMANDS: tuple[Callable[[Any], None], ...] = (
     models.add_export,
     dashboard.add_dashboard,
     demo.add_demo,
+    serve.add_serve,
 )
 
 

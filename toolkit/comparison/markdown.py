@@ -56,9 +56,10 @@ def _row(m: ModelResult, t: float) -> str:
     r = m.at(t)
     assert r is not None
     peak, first = m.memory["added_rss_bytes"], m.speed["first_token_seconds"]
-    mark = "" if m.bpc_source == "scored" else " (recorded)"
+    mark = {"scored": "", "recorded": " (recorded)"}.get(m.bpc_source, "")
+    bpc = f"{m.bpc:.3f}{mark}" if math.isfinite(m.bpc) else "—"
     return (f"| {m.label} | {m.plugin} | {size_text(m.info)} | {human(m.disk_bytes, 'B')} "
-            f"| {_fmt(m.speed['train_seconds'], 1)} | {m.bpc:.3f}{mark} | {human(m.speed['chars_per_second'])} "
+            f"| {_fmt(m.speed['train_seconds'], 1)} | {bpc} | {human(m.speed['chars_per_second'])} "
             f"| {human(m.speed['tokens_per_second'])} | {_fmt(None if first is None else first * 1000, 1)} "
             f"| {r.distinct_2:.3f} | {_fmt(r.self_bleu)} | {r.repetition_rate:.3f} | {_fmt(r.ngram_overlap)} "
             f"| {r.longest_copy} | {r.markovify_reject_rate:.0%} | {_fmt(None if peak is None else peak / 1e6, 1)} |")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .. import registry
 from ..data.corpora import Corpus
+from ..errors import ScoringUnavailable
 from ..evaluation.metrics import TrainingIndex
 from ..generator import Generator
 from ..modeldir import fingerprint
@@ -26,7 +28,10 @@ def disk_bytes(path: Path) -> int | None:
 
 def held_out(model: Generator, label: str, corpus: Corpus, max_score_chars: int | None,
              progress: Callable[[str], None]) -> tuple[float, int, int | None, list[str], str]:
-    """(bpc, chars, tokens, unknown pieces, source): the recorded whole-split figure, or a score now."""
+    """(bpc, chars, tokens, unknown pieces, source): the recorded whole-split figure, or a score now.
+
+    A model that cannot score (`ScoringUnavailable`) gets NaN, shown as "—", and the source "unavailable".
+    """
     recorded = recorded_bpc(model.training, corpus) if max_score_chars is None else None
     if recorded is not None:
         progress(f"{label}: reusing the recorded val_bpc {recorded[0]:.4f} (same corpus checksum, split and "
@@ -34,7 +39,11 @@ def held_out(model: Generator, label: str, corpus: Corpus, max_score_chars: int 
         return recorded[0], recorded[1], None, [], "recorded"
     text = corpus.val if max_score_chars is None else corpus.val[:max_score_chars]
     progress(f"{label}: scoring {len(text):,} held-out characters")
-    score = model.score(text)
+    try:
+        score = model.score(text)
+    except ScoringUnavailable as exc:  # a served model without log-probabilities: its other columns still count
+        progress(f"{label}: no bits per character ({exc})")
+        return math.nan, len(text), None, [], "unavailable"
     return score.bpc, score.chars, score.tokens, score.unknown[:50], "scored"
 
 

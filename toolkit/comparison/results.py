@@ -38,7 +38,8 @@ class TemperatureResult:
 class ModelResult:
     """Everything measured for one model.
 
-    ``bpc_source`` says where ``bpc`` comes from: ``"scored"`` now, or ``"recorded"`` in the
+    ``bpc_source`` says where ``bpc`` comes from: ``"scored"`` now, ``"unavailable"`` (NaN: the model cannot
+    score, a served one without log-probabilities), or ``"recorded"`` in the
     manifest for the same corpus checksum, split and toolkit version (then ``scored_tokens``
     is None: training did not record it). ``fingerprint`` lets a later run reuse these
     measurements (`reuse.previous_results`); ``reused_from`` names the report they came from.
