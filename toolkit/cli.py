@@ -348,6 +348,9 @@ def _add_compare(sub: Any) -> None:
                    help="sample length in characters, the same for word and character models (0: no cap)")
     p.add_argument("--max-tokens", type=int, help="token cap per sample (default: as many as --max-chars)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seeds", type=int, default=1, metavar="K",
+                   help="a MODEL folder of seed-N model folders is one model trained K times: its K lowest seeds, "
+                        "reported as mean ± 95%% interval; passes claimed only where intervals separate (default 1)")
     p.add_argument("--max-score-chars", type=int, help="score only this many validation characters (default: all)")
     p.add_argument("--device", default="auto", choices=DEVICES, help="where to run the neural models")
     p.add_argument("--out", help="folder for report.json, report.md and the PNG plots (a new or empty folder, "
@@ -363,6 +366,11 @@ def _add_demo(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--corpus", default="tinyshakespeare", help="corpus to train and score on")
     p.add_argument("--max-seconds", type=float, default=70.0, help="training budget of each neural model")
+    p.add_argument("--max-flops", type=float, help="training budget of each neural model in FLOPs instead: "
+                                                   "the same models on any machine")
+    p.add_argument("--seeds", type=int, default=1, metavar="K",
+                   help="train each neural model K times (seeds SEED .. SEED+K-1, in OUT/seeds/NAME/seed-N) "
+                        "and report intervals (default 1)")
     p.add_argument("--prompt", default="ROMEO:", help="prompt the models continue")
     p.add_argument("--samples", type=int, default=5, help="samples per model and temperature")
     p.add_argument("--max-tokens", type=int, default=200, help="new tokens per sample")

@@ -44,7 +44,7 @@ def main(args: Any) -> int:
     report = compare(args.models, args.corpus, read_prompts(args.prompt, args.prompts_file), samples=args.samples,
                      temperatures=parse_temperatures(args.temperatures), max_tokens=args.max_tokens,
                      max_chars=args.max_chars or None, seed=args.seed,
-                     max_score_chars=args.max_score_chars, device=args.device, out=args.out,
+                     max_score_chars=args.max_score_chars, device=args.device, out=args.out, seeds=args.seeds,
                      progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     if args.json:
         print(json.dumps(report.to_json(), indent=2, sort_keys=True, default=str))
