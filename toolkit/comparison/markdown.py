@@ -66,9 +66,11 @@ def _row(m: ModelResult, t: float) -> str:
     peak, first = m.memory["added_rss_bytes"], m.speed["first_token_seconds"]
     mark = "" if m.bpc_source == "scored" else " (recorded)"
     seeds = f" ({m.seeds} seeds)" if m.seeds > 1 else ""
-    flops = (m.training.get("compute") or {}).get("flops")
+    compute = m.training.get("compute") or {}
+    flops = compute.get("flops")
+    counting = " (counting)" if compute.get("kind") == "counting" else ""
     return (f"| {m.label}{seeds} | {m.plugin} | {size_text(m.info)} | {human(m.disk_bytes, 'B')} "
-            f"| {_fmt(m.speed['train_seconds'], 1)} | {'-' if flops is None else flops_text(flops)} "
+            f"| {_fmt(m.speed['train_seconds'], 1)} | {'-' if flops is None else flops_text(flops) + counting} "
             f"| {plus_minus(m.intervals.get('bpc') or {'mean': m.bpc})}{mark} | {human(m.speed['chars_per_second'])} "
             f"| {human(m.speed['tokens_per_second'])} | {_fmt(None if first is None else first * 1000, 1)} "
             f"| {_ranged(r, 'distinct_2')} | {_ranged(r, 'self_bleu')} | {r.repetition_rate:.3f} "
