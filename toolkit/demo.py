@@ -148,6 +148,11 @@ def _budget_text(budget: dict[str, float]) -> str:
     return f"{budget['max_flops']:.2g} FLOPs" if "max_flops" in budget else f"{budget['max_seconds']:g}s"
 
 
+def check_seeds(seeds: Any) -> None:
+    if not (isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1):
+        raise ValueError(f"seeds must be a whole number >= 1, got {seeds!r}")
+
+
 def train_all(text: Corpus, models: Path, *, seed: int, max_seconds: float | None = None,
               max_flops: float | None = None, seeds: int = 1,
               overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Path | list[Path]]:
@@ -160,8 +165,7 @@ def train_all(text: Corpus, models: Path, *, seed: int, max_seconds: float | Non
     from .comparison.seeds import seed_folder
 
     budget: dict[str, Any] = {"max_seconds": max_seconds, "max_flops": max_flops, "overrides": overrides}
-    if not (isinstance(seeds, int) and seeds >= 1):
-        raise ValueError(f"seeds must be a whole number >= 1, got {seeds!r}")
+    check_seeds(seeds)
     chosen: dict[str, Path | list[Path]] = {}
     for recipe in RECIPES:
         several = seeds > 1 and recipe.timed
@@ -272,7 +276,8 @@ def run(out: Path = Path("demo-output"), *, corpus: str | Path = "tinyshakespear
     FLOPs and in seconds on this machine, and one line compares this machine's training speed with
     the README's.
     """
-    budget_of(max_seconds, max_flops)
+    budget_of(max_seconds, max_flops)  # bad values are refused before any work
+    check_seeds(seeds)
     text = load_corpus(corpus)
     models_dir = out / "models"
     say(f"textgen demo: {text.name} ({len(text.train):,} training characters), models in {models_dir}")
