@@ -128,7 +128,7 @@ def check_first_demo(printed: str, out: Path, installed: list, pretrained: Path 
     assert {"compare-bpc.png", "compare-diversity.png", "compare-speed.png", "report.md"} <= {
         p.name for p in (out / "report").iterdir()}
     assert "| model | plugin |" in printed
-    assert "crossovers (training FLOPs hold on any machine; seconds are this machine's):" in printed
+    assert "crossovers between the models (training FLOPs hold on any machine; seconds are this machine's" in printed
     if any(r.timed for r in installed):  # this machine's training speed against the README's
         assert re.search(r"this machine \(.*\) trained \S+ at [\d.]+k? tokens/s", printed)
     assert printed.rstrip().endswith(f"textgen dashboard --models {out / 'models'}")

@@ -297,9 +297,12 @@ def run(out: Path = Path("demo-output"), *, corpus: str | Path = "tinyshakespear
     say("")
     say(table(report))
     say("")
-    say("crossovers (training FLOPs hold on any machine; seconds are this machine's):")
+    say("crossovers between the models (training FLOPs hold on any machine; seconds are this machine's; "
+        "those with the reference lines are in report.md):")
+    labels = {m.label for m in report.models}
     for crossing in report.crossovers:
-        say(f"- {crossing['text']}")
+        if crossing["target"] in labels:
+            say(f"- {crossing['text']}")
     say(speed_line(report.models))
     say(f"report: {out / 'report'} (report.md with the crossovers and samples, report.json, compare-*.png)")
     say(f"open the dashboard on these models: textgen dashboard --models {out if seeds > 1 else models_dir}")

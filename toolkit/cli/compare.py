@@ -80,7 +80,7 @@ def add_compare(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--seeds", type=int, default=1, metavar="K",
                    help="a MODEL folder of seed-N model folders is one model trained K times: its K lowest seeds, "
-                        "reported as mean ± 95%% interval; passes claimed only where intervals separate (default 1)")
+                        "reported as mean ± 95%% interval; passes claimed only where intervals separate")
     p.add_argument("--max-score-chars", type=int, help="score only this many validation characters (default: all)")
     p.add_argument("--device", default="auto", choices=DEVICES, help="where to run the neural models")
     p.add_argument("--out", help="folder for report.json, report.md and the PNG plots (a new or empty folder, "

@@ -34,7 +34,7 @@ def add_demo(sub: Any) -> None:
                                                    "the same models on any machine")
     p.add_argument("--seeds", type=int, default=1, metavar="K",
                    help="train each neural model K times (seeds SEED .. SEED+K-1, in OUT/seeds/NAME/seed-N) "
-                        "and report intervals (default 1)")
+                        "and report intervals")
     p.add_argument("--prompt", default="ROMEO:", help="prompt the models continue")
     p.add_argument("--samples", type=int, default=5, help="samples per model and temperature")
     p.add_argument("--max-tokens", type=int, default=200, help="new tokens per sample")
