@@ -21,10 +21,9 @@ import streamlit as st
 
 import toolkit
 from dashboard.models import training_corpus
-from toolkit.api import read_manifest
 from toolkit.comparison.curves import Point, flops_text, machine_text, training_curve
 from toolkit.errors import TextgenError
-from toolkit.generator import MANIFEST
+from toolkit.modeldir import MANIFEST, read_manifest
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..api import load
+from ..api import load, resolve
 from ..data.corpora import Corpus, load_corpus
 from ..evaluation.metrics import MARKOVIFY_MAX_OVERLAP_RATIO, MARKOVIFY_MAX_OVERLAP_TOTAL, TrainingIndex
 from ..evaluation.references import reference_lines
@@ -27,7 +27,6 @@ from .report import CompareReport
 from .results import FailedModel, ModelResult
 from .reuse import previous_results
 from .seeds import combine, runs_of
-from .sources import check_source
 from .sweep import NGRAM
 from .versions import versions
 
@@ -84,7 +83,7 @@ def _entries(models: Sequence[Group] | Mapping[str, Group], seeds: int) -> tuple
     runs = [runs_of(entry, seeds) for entry in entries]
     for entry in (run for group in runs for run in group):
         if not isinstance(entry, Generator):
-            check_source(str(entry))
+            resolve(str(entry))  # a source that would not load is named before any work starts
     return labels, runs
 
 

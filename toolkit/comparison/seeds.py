@@ -23,7 +23,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..generator import MANIFEST, Generator
+from ..generator import Generator
+from ..modeldir import MANIFEST
 from .curves import bpc_interval
 from .intervals import sample_intervals, seed_interval
 from .results import ModelResult, TemperatureResult
