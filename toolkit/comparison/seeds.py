@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..generator import Generator
-from ..modeldir import MANIFEST
+from ..modeldir import is_model_dir
 from .curves import bpc_interval
 from .intervals import sample_intervals, seed_interval
 from .results import ModelResult, TemperatureResult
@@ -42,7 +42,7 @@ def seed_folder(seed: int) -> str:
 
 def seed_runs(path: Path) -> list[Path]:
     """A folder's ``seed-N`` model subfolders, lowest seed first; none for a model folder or anything else."""
-    if not path.is_dir() or (path / MANIFEST).exists():
+    if not path.is_dir() or is_model_dir(path):
         return []
     found = [(int(match.group(1)), child) for child in path.iterdir()
              if child.is_dir() and (match := SEED_FOLDER.fullmatch(child.name))]
