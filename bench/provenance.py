@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.data.corpora import Corpus, load_corpus
+from toolkit.machine import cpu_name
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 #: Characters of Tiny Shakespeare a ``--quick`` run uses, so it checks the script in seconds.
@@ -36,22 +36,25 @@ def tiny_shakespeare(quick: bool) -> Corpus:
                   hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
-def cpu_model() -> str:
-    """The CPU model from /proc/cpuinfo where there is one, else what the platform says."""
+#: The vector extensions that decide how fast torch's CPU kernels run (AVX2-only vs AVX-512 machines differ ~2x).
+SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile")
+
+
+def cpu_flags() -> str:
+    """Which of `SIMD_FLAGS` this CPU has, from /proc/cpuinfo ("n/a" where there is none)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return "n/a"
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return " ".join(f for f in SIMD_FLAGS if f in flags) or "none of " + " ".join(SIMD_FLAGS)
 
 
 def provenance() -> dict[str, str]:
     """Date, machine, load average and command of this run; take it at the start, before the load is ours."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": f"{cpu_model()}, {os.cpu_count()} cores", "load_average": load,
+            "machine": f"{cpu_name()}, {os.cpu_count()} cores, flags: {cpu_flags()}", "load_average": load,
             "command": shlex.join(["python", *sys.argv])}
 
 

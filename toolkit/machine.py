@@ -1,5 +1,5 @@
-"""What this machine offers: the devices a model may ask for, the cores this process may use,
-and those other processes keep busy.
+"""What this machine is and offers: its CPU, the devices a model may ask for, the cores this process
+may use, and those other processes keep busy.
 
 Torch-free, so that anything may ask (the CLI's ``--device`` flags, the options' ``device``
 field, the torch thread policy in `toolkit.neural.device`, the dashboard's turns).
@@ -8,6 +8,7 @@ field, the torch thread policy in `toolkit.neural.device`, the dashboard's turns
 from __future__ import annotations
 
 import os
+import platform
 import time
 from pathlib import Path
 from typing import Literal, get_args
@@ -15,6 +16,18 @@ from typing import Literal, get_args
 #: Where a neural model may run: ``auto`` takes the best found (`toolkit.neural.device.pick_device`).
 Device = Literal["auto", "cpu", "cuda", "mps"]
 DEVICES: tuple[str, ...] = get_args(Device)
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo where there is one, else what the platform says: the machine a
+    training speed or a benchmark figure belongs to."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def usable_cores() -> int:

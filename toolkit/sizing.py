@@ -15,6 +15,7 @@ comes from.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -122,13 +123,29 @@ def auto(description: str, how: str = "from the budget, corpus and device", **co
                  json_schema_extra={"auto": True}, **constraints)
 
 
-def _budget_row(rows: list[Row], seconds: float | None, steps: int, device: str) -> int:
+def budget_steps(family: str, values: dict[str, Any], *, steps: int | None = None, tokens: int | None = None,
+                 flops: float | None = None) -> int:
+    """The steps a step, token or FLOP budget buys a row (the tightest; none given: `DEFAULT_STEPS`).
+
+    Tokens per step are the row's batch x window; FLOPs per token the rough 6 x `weights` (the
+    plugin's exact count decides the run itself), so the rule's steps rows apply to every unit.
+    """
+    per_step = values["batch_size"] * values.get("seq_len", values.get("context", 1))
+    limits = [steps] if steps else []
+    if tokens:
+        limits.append(tokens // per_step)
+    if flops:
+        limits.append(int(flops // (per_step * 6 * weights(family, values))))
+    return min(limits) if limits else DEFAULT_STEPS
+
+
+def _budget_row(rows: list[Row], seconds: float | None, steps: Callable[[dict[str, Any]], int], device: str) -> int:
     """Index of the row the budget affords on ``device``: the first whose limit it is under, else the last."""
     kind = "cuda" if device == "cuda" else "cpu"
     candidates = [i for i, r in enumerate(rows) if r.max_corpus is None and r.device == kind]
     for i in candidates:
         limit = rows[i].max_seconds if seconds is not None else rows[i].max_steps
-        if limit is not None and (seconds if seconds is not None else steps) < limit:
+        if limit is not None and (seconds if seconds is not None else steps(rows[i].values)) < limit:
             return i
     return candidates[-1]
 
@@ -142,17 +159,22 @@ def _corpus_row(rows: list[Row], corpus_chars: int) -> int | None:
 
 
 def choose(family: str, *, seconds: float | None, steps: int | None, corpus_chars: int,
-           device: str) -> tuple[Row, str]:
+           device: str, tokens: int | None = None, flops: float | None = None) -> tuple[Row, str]:
     """The row for a run of ``family`` (``lstm`` or ``gpt2``) and the reason in words.
 
     ``seconds`` wins over ``steps`` when both are given (the wall clock is the hard limit);
-    with neither the plugins' default of 2,000 steps applies.
+    a ``tokens`` or ``flops`` budget counts as the steps it buys each row (`budget_steps`);
+    with none the plugins' default of 2,000 steps applies.
     """
     rows = TABLES[family]
-    steps = steps or DEFAULT_STEPS
-    at = _budget_row(rows, seconds, steps, device)
+
+    def afford(values: dict[str, Any]) -> int:
+        return budget_steps(family, values, steps=steps, tokens=tokens, flops=flops)
+
+    at = _budget_row(rows, seconds, afford, device)
     cap = _corpus_row(rows, corpus_chars)
-    budget = f"{seconds:g} s budget" if seconds is not None else f"{steps} step budget"
+    compute = f" ({'max_flops' if flops else 'max_tokens'}={flops or tokens:g})" if flops or tokens else ""
+    budget = f"{seconds:g} s budget" if seconds is not None else f"{afford(rows[at].values)} step budget{compute}"
     reason = f"{budget} on {device}, {corpus_chars:,}-char training split"
     if cap is not None and cap < at:
         return rows[cap], f"{reason}, capped for the small corpus"
@@ -182,7 +204,8 @@ def apply(family: str, options: M, *, corpus_chars: int, device: str, tokens: in
     """
     steps = getattr(options, "max_steps", None)
     seconds = getattr(options, "max_seconds", None)
-    row, reason = choose(family, seconds=seconds, steps=steps, corpus_chars=corpus_chars, device=device)
+    row, reason = choose(family, seconds=seconds, steps=steps, corpus_chars=corpus_chars, device=device,
+                         tokens=getattr(options, "max_tokens", None), flops=getattr(options, "max_flops", None))
     stopping = {"patience": DEFAULT_PATIENCE} if "patience" in type(options).model_fields else {}
     values = {**fit_to_corpus(row.values, corpus_chars if tokens is None else tokens), **stopping}
     mine = [k for k in values if getattr(options, k) is not None]
