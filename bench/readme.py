@@ -17,7 +17,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 README, RESULTS = ROOT / "README.md", ROOT / "docs" / "compare-results.json"
-CAPTIONS = {"curves": "learning curves", "bpc": "bits per character", "diversity": "diversity against temperature",
+CAPTIONS = {"curves": "learning curves against training seconds, characters and FLOPs",
+            "bpc": "bits per character", "diversity": "diversity against temperature",
             "speed": "generation speed"}
 START, END = "<!-- compare-results: start (python bench/readme.py) -->", "<!-- compare-results: end -->"
 
@@ -26,17 +27,63 @@ def _number(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def render(found: dict[str, Any]) -> str:
-    """The caption (machine, date, budget, seed, tokenisation, split), the table, the budget sentence, the plots."""
+def _flops(value: float) -> str:
+    """``2.0e13``, as `toolkit.comparison.curves.flops_text` writes it."""
+    from toolkit.comparison.curves import flops_text
+
+    return flops_text(value)
+
+
+def _ranged(value: float | None, interval: dict[str, Any] | None) -> str:
+    """A figure with its interval: ``2.168 ± 0.021`` over seeds, ``0.984 [0.962, 0.995]`` bootstrap, else alone."""
+    if value is None or not interval or interval.get("low") is None or interval.get("half_width") == 0.0:
+        return _number(value)
+    if interval.get("half_width") is not None:
+        return f"{value:.3f} ± {interval['half_width']:.3f}"
+    return f"{value:.3f} [{interval['low']:.3f}, {interval['high']:.3f}]"
+
+
+def budget_text(found: dict[str, Any]) -> str:
+    """The budget and its unit: training FLOPs (the same models on any machine) or seconds (this machine's)."""
+    budget = found.get("budget") or {"unit": "seconds", "value": found["budget_seconds"]}
+    if budget["unit"] == "flops":
+        return (f"neural budget {_flops(budget['value'])} training FLOPs each (a compute budget: the same models "
+                "on any machine; the seconds are this machine's)")
+    return f"neural budget {budget['value']:g} s each (a seconds budget: what this machine trains in that time)"
+
+
+def _caption(found: dict[str, Any]) -> str:
     tokens = ", ".join(sorted({m["tokenisation"] for m in found["models"]}))
-    lines = [f"{found['corpus']}, {found['split']}; {found['machine']}, {found['date']} "
-             f"(load average {found['load_average']}); neural budget {found['budget_seconds']:g} s each, "
-             f"seed {found['seed']}, tokenisation {tokens}; command `{found['command']}`.", "",
-             "| model | held-out bits/char | chars/s | tokens/s | distinct-2 @ T=0.8 | copy rate @ T=0.8 |",
-             "| --- | --: | --: | --: | --: | --: |"]
-    lines += [f"| {m['description']} | {_number(m['bpc'])} | {_number(m['chars_per_second'], 0)} "
-              f"| {_number(m['tokens_per_second'], 0)} | {_number(m['distinct_2'])} | {_number(m['copy_rate'])} |"
-              for m in found["models"]]
+    seeds = found.get("seeds", 1)
+    seed = (f"seeds {found['seed']} to {found['seed'] + seeds - 1}" if seeds > 1 else f"seed {found['seed']}")
+    trained = f", trained on {found['training_machine']}" if found.get("training_machine") else ""
+    return (f"{found['corpus']}, {found['split']}; {found['machine']}, {found['date']} "
+            f"(load average {found['load_average']}){trained}; {budget_text(found)}, {seed}, "
+            f"tokenisation {tokens}; command `{found['command']}`.")
+
+
+def _table(found: dict[str, Any]) -> list[str]:
+    seeds = found.get("seeds", 1)
+    bpc = f"held-out bits/char, mean ± 95% interval over {seeds} seeds" if seeds > 1 else "held-out bits/char"
+    lines = [f"| model | {bpc} | training FLOPs | training tokens/s | chars/s | tokens/s "
+             "| distinct-2 @ T=0.8 | copy rate @ T=0.8 |", "| --- | --: | --: | --: | --: | --: | --: | --: |"]
+    for m in found["models"]:
+        flops, speed = m.get("train_flops"), m.get("train_tokens_per_second")
+        lines.append(f"| {m['description']} | {_ranged(m['bpc'], m.get('bpc_interval'))} "
+                     f"| {'-' if flops is None else _flops(flops)} | {_number(speed, 0)} "
+                     f"| {_number(m['chars_per_second'], 0)} | {_number(m['tokens_per_second'], 0)} "
+                     f"| {_ranged(m['distinct_2'], m.get('distinct_2_interval'))} "
+                     f"| {_ranged(m['copy_rate'], m.get('copy_rate_interval'))} |")
+    return lines
+
+
+def render(found: dict[str, Any]) -> str:
+    """The caption (machine, date, budget and its unit, seeds, tokenisation, split), the table with its intervals,
+    how they were made, the crossovers (in training FLOPs when recorded), the budget sentence, the plots."""
+    lines = [_caption(found), "", *_table(found)]
+    if found.get("intervals"):
+        lines += ["", f"Intervals: held-out bits/char as the {found['intervals']['held_out']}; a Markov chain's "
+                  f"count is exact; distinct-2 and copy rate in brackets: {found['intervals']['samples']}."]
     if found.get("references"):
         lines += ["", "Reference lines on the same split, bits/char: "
                   + ", ".join(f"{r['name']} {r['bpc']:.3f}" for r in found["references"]) + "."]

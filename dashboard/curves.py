@@ -1,8 +1,9 @@
 """Learning curves of the chosen models, with the reference lines of their corpus.
 
 Each model's manifest records ``training["curve"]``: held-out bits per character against
-training seconds and characters seen. A model without one (a Markov chain's build) is
-one point, its ``val_bpc`` at its training time. The figure is the compare report's own
+training seconds, characters seen and cumulative training FLOPs (the axis that holds on any
+machine; a record from before compute was counted has no FLOPs and is left off that axis).
+A Markov chain's build is one point, at its counting cost on the FLOPs axis. The figure is the compare report's own
 (`toolkit.comparison.plots.curves_figure`), and the dotted lines are
 `toolkit.evaluation.references` (uniform, unigram, zlib, bz2, lzma) on the same split,
 so a curve can be read against what any model must beat. Only manifests are read: no
@@ -20,7 +21,7 @@ import streamlit as st
 
 import toolkit
 from dashboard.models import training_corpus
-from toolkit.comparison.curves import Point, training_curve
+from toolkit.comparison.curves import Point, flops_text, machine_text, training_curve
 from toolkit.errors import TextgenError
 from toolkit.modeldir import MANIFEST, read_manifest
 
@@ -42,6 +43,16 @@ class Trained:
 
     def points(self) -> list[Point]:
         return training_curve(self.training, self.training.get("val_bpc"))
+
+
+def summary(model: Trained) -> dict[str, Any]:
+    """The model's row under the figure: its last point in seconds and FLOPs, and the whole-split figure."""
+    last = model.points()[-1]
+    compute = model.training.get("compute") or {}
+    counting = " (counting)" if compute.get("kind") == "counting" else ""
+    return {"model": model.label, "points": len(model.points()), "training seconds": last.seconds,
+            "training FLOPs": "-" if last.flops is None else flops_text(last.flops) + counting,
+            "last estimate, bits/char": last.bpc, "whole held-out split, bits/char": model.training.get("val_bpc")}
 
 
 def trained(sources: dict[str, str]) -> tuple[list[Trained], list[str]]:
@@ -108,10 +119,11 @@ def curves_tab(sources: dict[str, str]) -> None:
         figure = curves_figure([(m.label, m.points()) for m in shown], lines, name)
         st.pyplot(figure)
         plt.close(figure)
-        rows = [{"model": m.label, "points": len(m.points()), "training seconds": m.points()[-1].seconds,
-                 "last estimate, bits/char": m.points()[-1].bpc, "whole held-out split, bits/char":
-                 m.training.get("val_bpc")} for m in shown]
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.dataframe(pd.DataFrame([summary(m) for m in shown]), hide_index=True)
+        machines = sorted({machine for m in shown if (machine := machine_text(m.training))})
+        st.caption("Training FLOPs are the same on any machine; the seconds were measured on "
+                   + ("; ".join(machines) if machines else "machines the manifests do not name")
+                   + ". A model trained before compute was counted is not on the FLOPs axis.")
         if lines:
             st.caption("Reference lines (dotted), bits/char on the same split: "
                        + ", ".join(f"{line['name']} {line['bpc']:.3f}" for line in lines))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,19 @@ import pytest
 import toolkit
 from toolkit import registry
 from toolkit.cli import main as cli
+from toolkit.comparison import ModelResult
 from toolkit.data.corpora import load_corpus
-from toolkit.demo import RECIPES, Recipe, find_pretrained_gpt2, parse_overrides, reusable, run, train_or_reuse
+from toolkit.demo import (
+    RECIPES,
+    Recipe,
+    find_pretrained_gpt2,
+    parse_overrides,
+    reusable,
+    run,
+    speed_line,
+    train_all,
+    train_or_reuse,
+)
 from toolkit.errors import PluginError
 
 PLAY = ("ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n"
@@ -116,6 +128,9 @@ def check_first_demo(printed: str, out: Path, installed: list, pretrained: Path 
     assert {"compare-bpc.png", "compare-diversity.png", "compare-speed.png", "report.md"} <= {
         p.name for p in (out / "report").iterdir()}
     assert "| model | plugin |" in printed
+    assert "crossovers between the models (training FLOPs hold on any machine; seconds are this machine's" in printed
+    if any(r.timed for r in installed):  # this machine's training speed against the README's
+        assert re.search(r"this machine \(.*\) trained \S+ at [\d.]+k? tokens/s", printed)
     assert printed.rstrip().endswith(f"textgen dashboard --models {out / 'models'}")
 
 
@@ -167,3 +182,52 @@ def test_pretrained_gpt2_is_found_on_disk_only(tmp_path: Path, monkeypatch: pyte
     assert find_pretrained_gpt2() is None
     monkeypatch.setenv("TEXTGEN_GPT2_PATH", str(snapshot))
     assert find_pretrained_gpt2() == snapshot
+
+
+def _trained(label: str, tokens_per_second: float | None, points: int = 3) -> ModelResult:
+    compute = {"machine": {"cpu": "Test CPU", "threads": 2}}
+    if tokens_per_second is not None:
+        compute["tokens_per_second"] = tokens_per_second
+    curve = [{"seconds": 10.0 * (i + 1), "tokens": 20_000 * (i + 1), "val_bpc_estimate": 3.0} for i in range(points)]
+    return ModelResult(label=label, source=label, plugin="x", distribution="x", plugin_version="0", info={},
+                       disk_bytes=None, training={"curve": curve, "compute": compute}, bpc=2.0, scored_chars=1,
+                       scored_tokens=1, unknown=[], temperatures=[], speed={}, memory={})
+
+
+def test_the_speed_line_sets_this_machine_against_the_readme_results_file(tmp_path: Path):
+    results = tmp_path / "compare-results.json"
+    results.write_text(json.dumps({"training_machine": "Other CPU, 2 threads", "models": [
+        {"label": "lstm-char", "train_tokens_per_second": 42_000.0}, {"label": "gpt2-char"}]}))
+    models = [_trained("markov-char", None, points=1), _trained("lstm-char", 10_900.0), _trained("gpt2-char", None)]
+    assert speed_line(models, results) == (
+        "this machine (Test CPU, 2 threads) trained lstm-char at 10.9k tokens/s, gpt2-char at 2.0k tokens/s; "
+        "the README's figures were measured at 42.0k, not recorded on Other CPU, 2 threads")
+    assert "not on disk here" in speed_line(models, tmp_path / "missing.json")
+
+
+def test_demo_seeds_train_each_neural_model_k_times_for_compare_seeds(play: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]):
+    if not {"lstm", "markov"} <= set(registry.plugins()):
+        pytest.skip("needs the lstm and markov plugins")
+    import toolkit.demo
+
+    lstm = {**small_options()["lstm"], "level": "char"}
+    monkeypatch.setattr(toolkit.demo, "RECIPES", (Recipe("markov-char", "markov", {"level": "char"}),
+                                                  Recipe("lstm-char", "lstm", lstm, timed=True)))
+    chosen = train_all(load_corpus(play), tmp_path / "models", seed=3, max_seconds=0.5, seeds=2)
+    seeds = tmp_path / "seeds" / "lstm-char"
+    assert chosen == {"markov-char": tmp_path / "models" / "markov-char", "lstm-char": [seeds / "seed-3",
+                                                                                       seeds / "seed-4"]}
+    assert [json.loads((p / "textgen.json").read_text())["training"]["seed"] for p in chosen["lstm-char"]] == [3, 4]
+    capsys.readouterr()
+    common = [str(seeds), str(tmp_path / "models" / "markov-char"), "--corpus", str(play), "--prompt", "ROMEO:",
+              "--samples", "2", "--temperatures", "0.8", "--max-tokens", "10", "--json"]
+    assert cli(["compare", *common, "--seeds", "2"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    lstm_row = data["models"][0]
+    assert lstm_row["label"] == "lstm-char" and [r["seed"] for r in lstm_row["runs"]] == [3, 4]
+    assert lstm_row["intervals"]["bpc"]["n"] == 2 and lstm_row["intervals"]["bpc"]["low"] is not None
+    assert all(c["verdict"] != "one run" for c in data["crossovers"] if c["target"] == "markov-char")
+    assert cli(["compare", *common, "--seeds", "3"]) == 2
+    assert "seeds=3" in capsys.readouterr().err

@@ -13,6 +13,7 @@ A family whose plugin is not installed is skipped with a one-line note.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,9 +57,20 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def _options(recipe: Recipe, max_seconds: float, overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    budget = {"max_seconds": max_seconds} if recipe.timed else {}
-    return {**recipe.options, **budget, **overrides.get(recipe.plugin, {})}
+def budget_of(max_seconds: float | None = None, max_flops: float | None = None) -> dict[str, float]:
+    """The neural models' training budget as options: ``max_flops`` (the same models on any machine) when
+    given, else ``max_seconds`` (what this machine trains in that time)."""
+    if max_flops is not None:
+        if not max_flops > 0:
+            raise ValueError(f"max_flops must be > 0, got {max_flops}")
+        return {"max_flops": float(max_flops)}
+    if max_seconds is None or not max_seconds > 0:
+        raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
+    return {"max_seconds": float(max_seconds)}
+
+
+def _options(recipe: Recipe, budget: dict[str, float], overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {**recipe.options, **(budget if recipe.timed else {}), **overrides.get(recipe.plugin, {})}
 
 
 def parse_overrides(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
@@ -92,9 +104,14 @@ def reusable(folder: Path, recipe: Recipe, options: dict[str, Any], corpus: Corp
     return manifest if same else None
 
 
-def train_or_reuse(recipe: Recipe, corpus: Corpus, models: Path, *, seed: int, max_seconds: float,
-                   overrides: dict[str, dict[str, Any]] | None = None) -> Path | None:
-    """Path of the recipe's trained model, training it unless a matching one is there; None if skipped."""
+def train_or_reuse(recipe: Recipe, corpus: Corpus, models: Path, *, seed: int, max_seconds: float | None = None,
+                   overrides: dict[str, dict[str, Any]] | None = None, max_flops: float | None = None,
+                   folder: Path | None = None) -> Path | None:
+    """Path of the recipe's trained model, training it unless a matching one is there; None if skipped.
+
+    The model goes to ``folder``, by default ``models/LABEL``; a timed recipe trains for ``max_flops``
+    when given, else ``max_seconds`` (`budget_of`).
+    """
     import toolkit
 
     if recipe.plugin not in registry.plugins():
@@ -106,26 +123,62 @@ def train_or_reuse(recipe: Recipe, corpus: Corpus, models: Path, *, seed: int, m
     except PluginError as exc:
         say(f"- {recipe.label}: skipped, {exc}")
         return None
-    options = _options(recipe, max_seconds, overrides or {})
+    budget = budget_of(max_seconds, max_flops)
+    options = _options(recipe, budget, overrides or {})
     missing = [k for k in options if k not in model_options.model_fields]
     if missing:
         say(f"- {recipe.label}: skipped, plugin {recipe.plugin!r} has no option {', '.join(missing)}")
         return None
     typed = parse_options(model_options, options, f"{recipe.plugin} option").model_dump(mode="json")
-    folder = models / recipe.label
+    folder = folder or models / recipe.label
     manifest = reusable(folder, recipe, {k: typed[k] for k in options}, corpus, seed=seed)
     if manifest is not None:
         val = manifest["training"].get("val_bpc")
         say(f"- {recipe.label}: reusing {folder} (trained {manifest.get('saved', '?')}, "
             f"{val:.3f} bits per character)" if isinstance(val, float) else f"- {recipe.label}: reusing {folder}")
         return folder
-    budget = f", budget {max_seconds:g}s" if recipe.timed else ""
-    shown = {k: v for k, v in options.items() if k != "max_seconds"}
-    say(f"- {recipe.label}: training {recipe.plugin} {shown}{budget} ...")
+    told = f", budget {_budget_text(budget)}, seed {seed}" if recipe.timed else ""
+    shown = {k: v for k, v in options.items() if k not in budget}
+    say(f"- {recipe.label}: training {recipe.plugin} {shown}{told} ...")
     model = toolkit.train(recipe.plugin, corpus, out=folder, seed=seed, overwrite=True, **options)  # not reusable
     say(f"  {recipe.label}: trained in {model.training['train_seconds']:.1f}s, held-out "
         f"{model.training['val_bpc']:.3f} bits per character")
     return folder
+
+
+def _budget_text(budget: dict[str, float]) -> str:
+    return f"{budget['max_flops']:.2g} FLOPs" if "max_flops" in budget else f"{budget['max_seconds']:g}s"
+
+
+def check_seeds(seeds: Any) -> None:
+    if not (isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1):
+        raise ValueError(f"seeds must be a whole number >= 1, got {seeds!r}")
+
+
+def train_all(text: Corpus, models: Path, *, seed: int, max_seconds: float | None = None,
+              max_flops: float | None = None, seeds: int = 1,
+              overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Path | list[Path]]:
+    """Train (or reuse) every recipe; with ``seeds`` K > 1, each timed one K times, seeds ``seed`` .. ``seed+K-1``.
+
+    A timed recipe's runs go to ``models/../seeds/LABEL/seed-N`` (`comparison.seeds`), the form
+    ``textgen compare --seeds K`` reads; a Markov chain's count does not depend on the seed, so
+    it is trained once, in ``models/LABEL``. Returns each label's path, or its runs' paths.
+    """
+    from .comparison.seeds import seed_folder
+
+    budget: dict[str, Any] = {"max_seconds": max_seconds, "max_flops": max_flops, "overrides": overrides}
+    check_seeds(seeds)
+    chosen: dict[str, Path | list[Path]] = {}
+    for recipe in RECIPES:
+        several = seeds > 1 and recipe.timed
+        where = models.parent / "seeds" / recipe.label
+        runs = [train_or_reuse(recipe, text, models, seed=seed + i, **budget,
+                               folder=where / seed_folder(seed + i) if several else None)
+                for i in range(seeds if several else 1)]
+        found = [run for run in runs if run is not None]
+        if found and len(found) == len(runs):
+            chosen[recipe.label] = found if several else found[0]
+    return chosen
 
 
 def _hf_cache() -> Path:
@@ -172,26 +225,66 @@ def pretrained_entry() -> tuple[str, Path] | None:
     return None
 
 
+#: The results file the README's figures are rendered from (`bench/compare.py --docs docs`), in a checkout.
+README_RESULTS = Path(__file__).resolve().parents[1] / "docs" / "compare-results.json"
+
+
+def training_speed(training: dict[str, Any]) -> float | None:
+    """Training tokens/s a run sustained: its compute record, else its curve's last point."""
+    recorded = (training.get("compute") or {}).get("tokens_per_second")
+    if isinstance(recorded, int | float):
+        return float(recorded)
+    last = (training.get("curve") or [{}])[-1]
+    seconds, tokens = last.get("seconds"), last.get("tokens")
+    return tokens / seconds if isinstance(seconds, int | float) and seconds > 0 and tokens else None
+
+
+def speed_line(models: list[Any], results: Path = README_RESULTS) -> str:
+    """This machine's training speed of each trained model, against the README machine's (from ``results``).
+
+    ``models`` are the report's `ModelResult`s; a count model (one curve point) is left out. The
+    README's figures are read from the results file `bench/compare.py` writes, never typed in.
+    """
+    from .comparison.curves import machine_text
+    from .comparison.markdown import human
+
+    trained = [m for m in models if len(m.training.get("curve") or []) > 1 and training_speed(m.training)]
+    if not trained:
+        return "training speed: no model here was trained by gradient steps"
+    here = machine_text(trained[0].training) or "this machine"
+    mine = ", ".join(f"{m.label} at {human(training_speed(m.training))} tokens/s" for m in trained)
+    try:
+        found = json.loads(results.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"this machine ({here}) trained {mine}; the README's figures are not on disk here ({results.name})"
+    rows = {row.get("label"): row.get("train_tokens_per_second") for row in found.get("models", [])}
+    theirs = ", ".join(f"{human(rows[m.label])}" if rows.get(m.label) else "not recorded" for m in trained)
+    return (f"this machine ({here}) trained {mine}; the README's figures were measured at {theirs} "
+            f"on {found.get('training_machine') or found.get('machine', 'an unnamed machine')}")
+
+
 def run(out: Path = Path("demo-output"), *, corpus: str | Path = "tinyshakespeare", seed: int = 0,
         max_seconds: float = DEFAULT_MAX_SECONDS, prompt: str = DEMO_PROMPT, samples: int = 5,
         max_tokens: int = 200, temperatures: tuple[float, ...] | list[float] = DEFAULT_TEMPERATURES,
         max_score_chars: int | None = None, pretrained: bool = True,
-        overrides: dict[str, dict[str, Any]] | None = None) -> Any:
+        overrides: dict[str, dict[str, Any]] | None = None, max_flops: float | None = None,
+        seeds: int = 1) -> Any:
     """Train (or reuse) the demo's models in ``out/models``, compare them, write ``out/report``.
 
     ``overrides`` adds or changes training options per plugin, e.g. ``{"lstm": {"hidden_size": 128}}``.
     Every model is scored on the whole validation split unless ``max_score_chars`` names a slice.
+    ``max_flops`` trains the neural models for that compute instead of ``max_seconds``; ``seeds`` K > 1
+    trains each K times (`train_all`) and reports intervals. The crossovers are printed in training
+    FLOPs and in seconds on this machine, and one line compares this machine's training speed with
+    the README's.
     """
-    if max_seconds <= 0:
-        raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
+    budget_of(max_seconds, max_flops)  # bad values are refused before any work
+    check_seeds(seeds)
     text = load_corpus(corpus)
     models_dir = out / "models"
     say(f"textgen demo: {text.name} ({len(text.train):,} training characters), models in {models_dir}")
-    chosen: dict[str, str | Path] = {}
-    for recipe in RECIPES:
-        path = train_or_reuse(recipe, text, models_dir, seed=seed, max_seconds=max_seconds, overrides=overrides)
-        if path is not None:
-            chosen[recipe.label] = path
+    chosen: dict[str, Any] = dict(train_all(text, models_dir, seed=seed, max_seconds=max_seconds,
+                                            max_flops=max_flops, seeds=seeds, overrides=overrides))
     extra = pretrained_entry() if pretrained else None
     if extra is not None:
         chosen[extra[0]] = extra[1]
@@ -199,12 +292,20 @@ def run(out: Path = Path("demo-output"), *, corpus: str | Path = "tinyshakespear
         raise PluginError("no generator family is installed: install textgen-markov, textgen-lstm or textgen-gpt2")
     say(f"comparing {len(chosen)} model(s) on the prompt {prompt!r} ...")
     report = compare(chosen, text, [prompt], samples=samples, temperatures=temperatures, max_tokens=max_tokens,
-                     seed=seed, max_score_chars=max_score_chars, out=out / "report",
+                     seed=seed, max_score_chars=max_score_chars, out=out / "report", seeds=seeds,
                      progress=lambda message: say(f"  {message}"))
     say("")
     say(table(report))
+    say("")
+    say("crossovers between the models (training FLOPs hold on any machine; seconds are this machine's; "
+        "those with the reference lines are in report.md):")
+    labels = {m.label for m in report.models}
+    for crossing in report.crossovers:
+        if crossing["target"] in labels:
+            say(f"- {crossing['text']}")
+    say(speed_line(report.models))
     say(f"report: {out / 'report'} (report.md with the crossovers and samples, report.json, compare-*.png)")
-    say(f"open the dashboard on these models: textgen dashboard --models {models_dir}")
+    say(f"open the dashboard on these models: textgen dashboard --models {out if seeds > 1 else models_dir}")
     return report
 
 

@@ -155,6 +155,9 @@ CASES = [
     # -- compare
     case("compare-no-prompt", "compare|{markov}|--corpus|{corpus}", "--prompt", quiet=False),
     case("compare-temperatures", f"{COMPARE}|--temperatures|hot", "--temperatures", quiet=False),
+    case("compare-seeds-zero", f"{COMPARE}|--seeds|0", "seeds must be a whole number >= 1"),
+    case("demo-seeds-zero", "demo|--seeds|0|--out|{new}", "seeds must be a whole number >= 1"),
+    case("demo-max-flops-negative", "demo|--max-flops|-1|--out|{new}", "max_flops must be > 0"),
     case("compare-prompt-file-missing", f"{COMPARE}|--prompt-file|{{nowhere.txt}}", "--prompt-file", "cannot read"),
     case("compare-missing-extra", COMPARE, "needs scikit-learn", "textgen-toolkit[compare]",
          env={"PYTHONPATH": "{no-sklearn}"}),

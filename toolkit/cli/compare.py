@@ -36,7 +36,7 @@ def main(args: Any) -> int:
 
     report = compare(args.models, args.corpus, read_prompts(args.prompt, args.prompts_file), samples=args.samples,
                      temperatures=parse_temperatures(args.temperatures), max_tokens=args.max_tokens,
-                     max_chars=args.max_chars or None, seed=args.seed,
+                     max_chars=args.max_chars or None, seed=args.seed, seeds=args.seeds,
                      max_score_chars=args.max_score_chars, device=args.device, out=args.out,
                      progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     if args.json:
@@ -78,6 +78,9 @@ def add_compare(sub: Any) -> None:
                    help="sample length in characters, the same for word and character models (0: no cap)")
     p.add_argument("--max-tokens", type=int, help="token cap per sample (default: as many as --max-chars)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seeds", type=int, default=1, metavar="K",
+                   help="a MODEL folder of seed-N model folders is one model trained K times: its K lowest seeds, "
+                        "reported as mean ± 95%% interval; passes claimed only where intervals separate")
     p.add_argument("--max-score-chars", type=int, help="score only this many validation characters (default: all)")
     p.add_argument("--device", default="auto", choices=DEVICES, help="where to run the neural models")
     p.add_argument("--out", help="folder for report.json, report.md and the PNG plots (a new or empty folder, "

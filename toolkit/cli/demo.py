@@ -18,7 +18,7 @@ def main(args: argparse.Namespace) -> int:
     run(args.out, corpus=args.corpus, seed=args.seed, max_seconds=args.max_seconds, prompt=args.prompt,
         samples=args.samples, max_tokens=args.max_tokens, temperatures=parse_temperatures(args.temperatures),
         max_score_chars=args.max_score_chars or None, pretrained=not args.no_pretrained,
-        overrides=parse_overrides(args.option))
+        overrides=parse_overrides(args.option), max_flops=args.max_flops, seeds=args.seeds)
     sys.stdout.flush()
     return 0
 
@@ -30,6 +30,11 @@ def add_demo(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--corpus", default="tinyshakespeare", help="corpus to train and score on")
     p.add_argument("--max-seconds", type=float, default=70.0, help="training budget of each neural model")
+    p.add_argument("--max-flops", type=float, help="training budget of each neural model in FLOPs instead: "
+                                                   "the same models on any machine")
+    p.add_argument("--seeds", type=int, default=1, metavar="K",
+                   help="train each neural model K times (seeds SEED .. SEED+K-1, in OUT/seeds/NAME/seed-N) "
+                        "and report intervals")
     p.add_argument("--prompt", default="ROMEO:", help="prompt the models continue")
     p.add_argument("--samples", type=int, default=5, help="samples per model and temperature")
     p.add_argument("--max-tokens", type=int, default=200, help="new tokens per sample")

@@ -5,9 +5,12 @@ For each model, `compare` measures
 * quality: bits per character of the corpus's whole validation split (``model.score``),
   exact for every family whatever its tokens, or the ``val_bpc`` its manifest recorded
   for the same corpus checksum, split and toolkit version (`reuse`);
-* the learning curve the model recorded, against training seconds and characters seen,
-  beside reference lines no family owns (`toolkit.evaluation.references`), with the crossovers
-  in words (`curves`);
+* the learning curve the model recorded, against training seconds, characters seen and
+  training FLOPs, beside reference lines no family owns (`toolkit.evaluation.references`), with
+  the crossovers in words, in FLOPs and in seconds on the machine named (`curves`);
+* with ``seeds=K``, a model trained K times (`seeds`) as one row: held-out bits/char as mean ±
+  a 95% interval over seeds, sample metrics with bootstrap intervals (`intervals`), and a
+  "passes" only where the intervals separate;
 * diversity of the samples at each temperature: distinct-1/2/3, self-BLEU, repetition;
 * novelty against the training split (`toolkit.evaluation.metrics.TrainingIndex`);
 * speed: characters/s and tokens/s while sampling, time to first token, training time;
@@ -16,8 +19,8 @@ For each model, `compare` measures
 One file per job: `results` (the records), `report` (the records with their Markdown and
 files), `memory` (the fresh-process probe), `versions`, `sweep` (sampling at each
 temperature), `measure` (one model), `run` (`compare` itself; its sources are checked first
-by `toolkit.api.resolve`), `reuse`, `curves`, `markdown` and `plots`. The ``textgen compare``
-command is `toolkit.cli.compare`.
+by `toolkit.api.resolve`), `reuse`, `curves`, `intervals`, `seeds`, `markdown` and `plots`. The
+``textgen compare`` command is `toolkit.cli.compare`.
 """
 
 from __future__ import annotations

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .curves import budget_sentence
-from .results import CompareResults, ModelResult
+from .curves import budget_sentence, flops_text
+from .intervals import BOOTSTRAP_METHOD, SEED_METHOD, plus_minus
+from .results import CompareResults, ModelResult, TemperatureResult
 from .sweep import NGRAM
 
-HEADER = ("| model | plugin | size | disk | train s | bits/char | chars/s | tokens/s | first token ms | distinct-2 "
-          f"| self-BLEU | repetition | train {NGRAM}-gram overlap | longest copy | markovify rejects | memory MB |")
+HEADER = ("| model | plugin | size | disk | train s | train FLOPs | bits/char | chars/s | tokens/s | first token ms "
+          f"| distinct-2 | self-BLEU | repetition | train {NGRAM}-gram overlap | longest copy | markovify rejects "
+          "| memory MB |")
 
 
 def human(n: float | None, unit: str = "") -> str:
@@ -52,17 +54,39 @@ def length_text(parameters: dict[str, Any]) -> str:
     return tokens if chars is None else f"{chars} characters (or {tokens})"
 
 
+def _ranged(r: TemperatureResult, metric: str) -> str:
+    """A sample metric with its bootstrap interval, ``0.984 [0.962, 0.995]``, when it has one."""
+    value = getattr(r, metric)
+    return plus_minus(r.intervals[metric]) if metric in r.intervals and value is not None else _fmt(value)
+
+
 def _row(m: ModelResult, t: float) -> str:
     r = m.at(t)
     assert r is not None
     peak, first = m.memory["added_rss_bytes"], m.speed["first_token_seconds"]
     mark = {"scored": "", "recorded": " (recorded)"}.get(m.bpc_source, "")
-    bpc = f"{m.bpc:.3f}{mark}" if math.isfinite(m.bpc) else "—"
-    return (f"| {m.label} | {m.plugin} | {size_text(m.info)} | {human(m.disk_bytes, 'B')} "
-            f"| {_fmt(m.speed['train_seconds'], 1)} | {bpc} | {human(m.speed['chars_per_second'])} "
+    bpc = f"{plus_minus(m.intervals.get('bpc') or {'mean': m.bpc})}{mark}" if math.isfinite(m.bpc) else "—"
+    seeds = f" ({m.seeds} seeds)" if m.seeds > 1 else ""
+    compute = m.training.get("compute") or {}
+    flops = compute.get("flops")
+    counting = " (counting)" if compute.get("kind") == "counting" else ""
+    return (f"| {m.label}{seeds} | {m.plugin} | {size_text(m.info)} | {human(m.disk_bytes, 'B')} "
+            f"| {_fmt(m.speed['train_seconds'], 1)} | {'-' if flops is None else flops_text(flops) + counting} "
+            f"| {bpc} | {human(m.speed['chars_per_second'])} "
             f"| {human(m.speed['tokens_per_second'])} | {_fmt(None if first is None else first * 1000, 1)} "
-            f"| {r.distinct_2:.3f} | {_fmt(r.self_bleu)} | {r.repetition_rate:.3f} | {_fmt(r.ngram_overlap)} "
+            f"| {_ranged(r, 'distinct_2')} | {_ranged(r, 'self_bleu')} | {r.repetition_rate:.3f} "
+            f"| {_ranged(r, 'ngram_overlap')} "
             f"| {r.longest_copy} | {r.markovify_reject_rate:.0%} | {_fmt(None if peak is None else peak / 1e6, 1)} |")
+
+
+def _uncertainty(report: CompareResults) -> str:
+    """How the intervals were made, and what one run cannot tell."""
+    seeds = report.parameters.get("seeds", 1)
+    runs = (f"Models trained with several seeds: {seeds} seeds each, bits/char as the {SEED_METHOD}"
+            if any(m.seeds > 1 for m in report.models) else
+            "One run per model: the spread over training seeds is unknown (`--seeds 3` measures it)")
+    return (f"{runs}; a Markov chain's count is exact. Distinct-2, self-BLEU and copying in brackets: "
+            f"{BOOTSTRAP_METHOD}.")
 
 
 def _summary(report: CompareResults) -> list[str]:
@@ -72,9 +96,9 @@ def _summary(report: CompareResults) -> list[str]:
         "(\"recorded\": the model's own whole-split `val_bpc`, same corpus checksum, split and toolkit version); "
         f"{p['samples']} sample(s) per prompt of up to {length_text(p)}, seed {p['seed']}, "
         f"prompts {', '.join(repr(x) for x in p['prompts'])}. Diversity and novelty at T = {t}; "
-        "speed over all temperatures.", "", HEADER, "|---|---|---|---|" + "--:|" * 12]
+        "speed over all temperatures.", "", _uncertainty(report), "", HEADER, "|---|---|---|---|" + "--:|" * 13]
     lines += [_row(m, t) for m in report.models]
-    lines += [f"| {f.label} | error: {cell(f.error)} |" + " |" * 14 for f in report.failed]
+    lines += [f"| {f.label} | error: {cell(f.error)} |" + " |" * 15 for f in report.failed]
     reused = sorted({m.reused_from for m in report.models if m.reused_from})
     if reused:
         lines += ["", "Measurements of unchanged models reused from " + ", ".join(reused) + "."]
@@ -90,7 +114,8 @@ def _references(report: CompareResults) -> list[str]:
 
 
 def _crossovers(report: CompareResults) -> list[str]:
-    lines = ["", "Crossovers (from the recorded learning curves):", ""]
+    lines = ["", "Crossovers (from the recorded learning curves; training FLOPs hold on any machine, seconds on the "
+             "machine named; \"passes\" only where the 95% intervals separate):", ""]
     lines += [f"- {c['text']}." for c in report.crossovers] or ["- none: no curve passes another figure."]
     return [*lines, "", budget_sentence(report.models, report.crossovers)]
 

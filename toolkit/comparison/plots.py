@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import atomic
-from .curves import Point, curve
+from .curves import Point, seed_curves
 from .markdown import human
 from .results import CompareResults
 
@@ -40,36 +40,53 @@ def _references(ax: Any, references: Sequence[dict[str, Any]], horizontal: bool)
                         color="0.35", ha="right", va="bottom")
 
 
+AXES = (("seconds", "training seconds on the machine that ran it (log scale)"),
+        ("chars", "training characters seen (log scale)"),
+        ("flops", "training FLOPs, the same on any machine (log scale)"))
+
+
+def _style(points: Sequence[Point], label: str | None, color: Any) -> dict[str, Any]:
+    if len(points) > 1:
+        return {"marker": "o", "markersize": 3, "label": label, "color": color}
+    return {"marker": "s", "linestyle": "none", "markersize": 8, "label": label, "color": color}
+
+
 def curves_figure(series: Sequence[tuple[str, Sequence[Point]]], references: Sequence[dict[str, Any]],
                   corpus: str) -> Any:
-    """Held-out bits per character against training seconds and characters seen (log x), with references.
+    """Held-out bits per character against training seconds, characters seen and FLOPs (log x), with references.
 
-    ``series`` is each model's label and curve (`curves.curve`); the dashboard's learning-curves
-    tab draws the same figure from the models' manifests.
+    ``series`` is each model's label and curve (`curves.curve`), a label once per seed for a model
+    trained with several (one colour, one legend entry). A point without FLOPs (a record from before
+    compute was counted) is left off the FLOPs axis; a one-point series is drawn as a square: a count
+    model (Markov) at its counting cost, or a model with no recorded curve. The dashboard's
+    learning-curves tab draws the same figure from the models' manifests.
     """
-    fig, axes = _pyplot().subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = _pyplot().subplots(1, 3, figsize=(15, 4.2), sharey=True)
+    colors: dict[str, Any] = {}
     for label, points in series:
-        style = {"marker": "o", "label": label} if len(points) > 1 else {"marker": "s", "linestyle": "none",
-                                                                          "markersize": 8, "label": label}
-        line = axes[0].plot([max(p.seconds, 1e-3) for p in points], [p.bpc for p in points], **style)[0]
-        chars = [p for p in points if p.chars]
-        if chars:
-            axes[1].plot([p.chars for p in chars], [p.bpc for p in chars], color=line.get_color(), **style)
-    for ax, xlabel in zip(axes, ("training seconds (log scale)", "training characters seen (log scale)"),
-                          strict=True):
+        first = label not in colors
+        colors.setdefault(label, f"C{len(colors) % 10}")
+        for ax, (axis, _) in zip(axes, AXES, strict=True):
+            shown = [p for p in points if getattr(p, axis)] if axis != "seconds" else list(points)
+            if shown:
+                drawn = first and not any(line.get_label() == label for line in ax.lines)
+                ax.plot([max(getattr(p, axis), 1e-3) for p in shown], [p.bpc for p in shown],
+                        **_style(shown, label if drawn else None, colors[label]))
+    for ax, (_, xlabel) in zip(axes, AXES, strict=True):
         _references(ax, references, horizontal=True)
         ax.set_xscale("log")
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("held-out bits per character (lower is better)")
     axes[0].legend(fontsize="small")
-    fig.suptitle(f"Learning curves on {corpus}; dotted: reference lines")
+    fig.suptitle(f"Learning curves on {corpus}; dotted: reference lines; a square: one point "
+                 "(a Markov chain at its counting cost)")
     return fig
 
 
 def plot_curves(report: CompareResults, path: Path) -> None:
-    _save(curves_figure([(m.label, curve(m)) for m in report.models], report.references,
-                        report.parameters["corpus"]["name"]), path)
+    series = [(m.label, points) for m in report.models for points in seed_curves(m)]
+    _save(curves_figure(series, report.references, report.parameters["corpus"]["name"]), path)
 
 
 def plot_bpc(report: CompareResults, path: Path) -> None:

@@ -32,6 +32,8 @@ class TemperatureResult:
     markovify_reject_rate: float
     nearest_similarity: float
     timing: dict[str, float]
+    #: bootstrap 95% intervals of the sample metrics, by field name (`intervals.sample_intervals`)
+    intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -43,6 +45,11 @@ class ModelResult:
     manifest for the same corpus checksum, split and toolkit version (then ``scored_tokens``
     is None: training did not record it). ``fingerprint`` lets a later run reuse these
     measurements (`reuse.previous_results`); ``reused_from`` names the report they came from.
+
+    A model trained with several seeds is one result: ``runs`` holds each seed's model (its
+    source, seed, held-out figure and training record), ``bpc`` is their mean, the sample
+    metrics are the seeds' means, and ``intervals["bpc"]`` is the interval over seeds
+    (`intervals.seed_interval`); the other fields are the first seed's model's.
     """
 
     label: str
@@ -63,6 +70,17 @@ class ModelResult:
     bpc_source: str = "scored"
     fingerprint: str | None = None
     reused_from: str | None = None
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def seeds(self) -> int:
+        """How many training seeds this result stands for (1 for a single model)."""
+        return max(1, len(self.runs))
+
+    def trainings(self) -> list[dict[str, Any]]:
+        """Each seed's training record (one for a single model)."""
+        return [run["training"] for run in self.runs] if self.runs else [self.training]
 
     def at(self, temperature: float) -> TemperatureResult | None:
         return next((r for r in self.temperatures if r.temperature == temperature), None)

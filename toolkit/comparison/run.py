@@ -19,12 +19,14 @@ from ..generator import Generator
 from ..options import check_seed
 from ..outpaths import check_report_out
 from .curves import crossovers
+from .intervals import BOOTSTRAP_METHOD, SEED_METHOD
 from .measure import evaluate
 from .memory import METHOD as MEMORY_METHOD
 from .memory import memory_probe
 from .report import CompareReport
 from .results import FailedModel, ModelResult
 from .reuse import previous_results
+from .seeds import combine, runs_of
 from .sweep import NGRAM
 from .versions import versions
 
@@ -33,6 +35,8 @@ from .versions import versions
 DEFAULT_MAX_CHARS = 200
 DEFAULT_MAX_TOKENS = 200
 Entry = str | Path | Generator
+#: A model trained with several seeds: a list of its runs (or a folder of ``seed-N`` folders, see `seeds`).
+Group = Entry | list[Entry] | tuple[Entry, ...]
 
 
 def _labels(sources: Sequence[str]) -> list[str]:
@@ -61,19 +65,26 @@ def _check(samples: int, temperatures: Sequence[float], length: dict[str, int | 
     _whole("max_score_chars", max_score_chars, none=True)
 
 
-def _entries(models: Sequence[Entry] | Mapping[str, Entry]) -> tuple[list[str], list[Entry]]:
-    """Labels and entries, every model source checked before any work starts."""
+def _name(entry: Group) -> str:
+    if isinstance(entry, list | tuple):  # a group of runs: named after the folder its runs share
+        return Path(str(entry[0])).parent.name if entry else "?"
+    return entry.name if isinstance(entry, Generator) else str(entry)
+
+
+def _entries(models: Sequence[Group] | Mapping[str, Group], seeds: int) -> tuple[list[str], list[list[Entry]]]:
+    """Labels and each model's runs (`seeds.runs_of`), every model source checked before any work starts."""
     if isinstance(models, Mapping):
         labels, entries = list(models), list(models.values())
     else:
         entries = list(models)
-        labels = _labels([m.name if isinstance(m, Generator) else str(m) for m in entries])
+        labels = _labels([_name(m) for m in entries])
     if not entries:
         raise ValueError("give at least one model to compare")
-    for entry in entries:
+    runs = [runs_of(entry, seeds) for entry in entries]
+    for entry in (run for group in runs for run in group):
         if not isinstance(entry, Generator):
             resolve(str(entry))  # a source that would not load is named before any work starts
-    return labels, entries
+    return labels, runs
 
 
 def _parameters(corpus: Corpus, prompts: list[str], samples: int, temperatures: list[float],
@@ -100,7 +111,16 @@ class _Run:
         self.length = {"max_tokens": parameters["max_tokens"], "max_chars": parameters["max_chars"]}
         self.previous, self.previous_path, self.progress = previous, previous_path, progress
 
-    def measure(self, label: str, entry: Entry) -> ModelResult:
+    def measure_runs(self, label: str, runs: Sequence[Entry]) -> ModelResult:
+        """Measure each run of a model (resident memory for the first only) and `combine` them into one result."""
+        results = []
+        for i, entry in enumerate(runs):
+            if len(runs) > 1:
+                self.progress(f"{label}: run {i + 1} of {len(runs)}, {entry}")
+            results.append(self.measure(label, entry, memory=i == 0))
+        return combine(label, results)
+
+    def measure(self, label: str, entry: Entry, memory: bool = True) -> ModelResult:
         source = entry.name if isinstance(entry, Generator) else str(entry)
         old = None if isinstance(entry, Generator) else self.previous.get(source)
         if old is not None:
@@ -116,18 +136,18 @@ class _Run:
                           progress=self.progress)
         del model
         gc.collect()
-        if not isinstance(entry, Generator):
+        if memory and not isinstance(entry, Generator):
             self.progress(f"{label}: measuring memory in a fresh process")
             result.memory = memory_probe(source, prompt=p["prompts"][0], samples=p["samples"],
                                          seed=p["seed"], device=self.device, **self.length)
         return result
 
 
-def compare(models: Sequence[Entry] | Mapping[str, Entry], corpus: str | Path | Corpus,
+def compare(models: Sequence[Group] | Mapping[str, Group], corpus: str | Path | Corpus,
             prompts: str | Sequence[str], *, samples: int = 5, temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
             max_tokens: int | None = None, max_chars: int | None = DEFAULT_MAX_CHARS, seed: int = 0,
             max_score_chars: int | None = None, device: str = "auto", out: str | Path | None = None,
-            reuse_measurements: bool = True,
+            reuse_measurements: bool = True, seeds: int = 1,
             progress: Callable[[str], None] | None = None) -> CompareReport:
     """Evaluate ``models`` on ``corpus`` and ``prompts``; write the report to ``out`` if given.
 
@@ -140,6 +160,12 @@ def compare(models: Sequence[Entry] | Mapping[str, Entry], corpus: str | Path | 
     A model that fails during the run gets an error row; the others are still measured and written.
     When ``out`` holds the report of an identical earlier run, unchanged models are not measured again
     (their samples would be the same) unless ``reuse_measurements`` is False, as a benchmark needs.
+
+    ``seeds`` K: a model trained with several seeds (a folder of ``seed-N`` model folders, or a
+    list of sources; see `seeds`) is measured K times, its K lowest seeds, and reported as one
+    row: held-out bits/char as the mean with a 95% Student t interval over seeds, sample
+    metrics with bootstrap intervals, crossovers claimed only when intervals separate
+    (`curves`). Other models are one run each. A multi-seed model is always measured again.
     """
     started = time.perf_counter()
     progress = progress or (lambda _: None)
@@ -150,7 +176,8 @@ def compare(models: Sequence[Entry] | Mapping[str, Entry], corpus: str | Path | 
     length = {"max_tokens": (max_chars or DEFAULT_MAX_TOKENS) if max_tokens is None else max_tokens,
               "max_chars": max_chars}
     _check(samples, temperatures, length, seed, max_score_chars)
-    labels, entries = _entries(models)
+    _whole("seeds", seeds)
+    labels, groups = _entries(models, seeds)
     if out is not None:
         check_report_out(out)
     if not isinstance(corpus, Corpus):
@@ -158,18 +185,19 @@ def compare(models: Sequence[Entry] | Mapping[str, Entry], corpus: str | Path | 
     index = TrainingIndex.build(corpus.train, n=NGRAM)  # lazy: never built when every model is reused
     parameters = _parameters(corpus, prompts, samples, temperatures, length, seed, max_score_chars, device,
                              index.passage_chars)
+    parameters["seeds"] = seeds
+    parameters["metrics"]["intervals"] = {"held_out": SEED_METHOD, "samples": BOOTSTRAP_METHOD}
     previous = previous_results(out, parameters) if out is not None and reuse_measurements else {}
     run = _Run(corpus, index, parameters, device, previous, str(out), progress)
     results, failed = [], []
-    for i, (label, entry) in enumerate(zip(labels, entries, strict=True), 1):
-        progress(f"[{i}/{len(entries)}] {label}: loading")
+    for i, (label, runs) in enumerate(zip(labels, groups, strict=True), 1):
+        progress(f"[{i}/{len(groups)}] {label}: loading")
         try:
-            results.append(run.measure(label, entry))
+            results.append(run.measure_runs(label, runs))
         except Exception as exc:  # one broken model must not throw away the others' work
-            source = entry.name if isinstance(entry, Generator) else str(entry)
-            failed.append(FailedModel(label=label, source=source, error=f"{type(exc).__name__}: {exc}"))
+            failed.append(FailedModel(label=label, source=_name(runs[0]), error=f"{type(exc).__name__}: {exc}"))
             progress(f"{label}: failed ({failed[-1].error}); the report gets an error row")
-    parameters["models"] = [str(e.name if isinstance(e, Generator) else e) for e in entries]
+    parameters["models"] = [_name(runs[0]) if len(runs) == 1 else [_name(r) for r in runs] for runs in groups]
     progress(f"reference lines on the same split of {corpus.name}")
     references = [asdict(r) for r in reference_lines(corpus)]
     report = CompareReport(parameters=parameters, versions=versions([r.plugin for r in results]), models=results,
