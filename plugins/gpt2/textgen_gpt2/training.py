@@ -18,15 +18,15 @@ import torch.nn.functional as F
 from toolkit.data.corpora import Corpus
 from toolkit.data.heldout import HeldOut
 from toolkit.neural import Task, TrainConfig, TrainResult, fit, pick_device, seed_everything
-from toolkit.sizing import plateau_hint
+from toolkit.neural.sizing import plateau_hint
 
 from . import checkpoints
 from .decoding import context_length
-from .presets import PRESETS
+from .sizing import TABLE
 from .vocab import CharVocab, HFVocab
 
 if TYPE_CHECKING:
-    from toolkit.sizing import Sizing
+    from toolkit.neural.sizing import Sizing
 
     from . import GPT2Options
 
@@ -48,7 +48,7 @@ def new_model(options: GPT2Options, vocab: CharVocab | HFVocab) -> Any:
     """A randomly initialised ``GPT2LMHeadModel`` of the preset's (or the sizing rule's) shape."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    shape = {**PRESETS[options.preset or "baby"], **{k: v for k, v in options.shape().items() if v is not None}}
+    shape = options.shape()
     drop = options.dropout
     config = GPT2Config(vocab_size=vocab.size, bos_token_id=vocab.bos, eos_token_id=vocab.bos,
                         resid_pdrop=drop, embd_pdrop=drop, attn_pdrop=drop, **shape)
@@ -78,7 +78,7 @@ def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
         cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
     task = CausalLMTask(model, vocab.bos)
     shape = {"layers": model.config.n_layer, "heads": model.config.n_head, "width": model.config.n_embd}
-    task.plateau_hint = "" if options.source else plateau_hint("gpt2", sizing, shape, device.type)
+    task.plateau_hint = "" if options.source else plateau_hint(TABLE, sizing, shape, device.type)
     result = fit(task, vocab.encode(corpus.train), HeldOut.from_text(corpus.val, vocab, options.eval_tokens), config,
                  train_chars=len(corpus.train), checkpoint_dir=out / "train-state" if out is not None else None)
     return model.eval(), vocab, result, sizing
