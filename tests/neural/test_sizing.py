@@ -29,7 +29,7 @@ TABLES = {"lstm": LSTM_TABLE, "gpt2": GPT2_TABLE}  # each plugin's own table, by
 
 LARGE = 1_000_000  # Tiny Shakespeare's training split is about this long
 TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 40
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "sizing.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "sizing.md"
 
 
 

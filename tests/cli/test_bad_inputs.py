@@ -9,7 +9,6 @@ folders, is byte-for-byte unchanged afterwards.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -21,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from files import snapshot
 
 import toolkit
 from toolkit.data.corpora import Corpus
 from toolkit.generator import MANIFEST
 
 TEXTGEN = Path(sys.executable).with_name("textgen")
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 20
 
 
@@ -207,20 +207,6 @@ def _write_world(root: Path) -> None:
         "raise ModuleNotFoundError(\"No module named 'sklearn'\", name='sklearn')\n")
 
 
-def snapshot(root: Path) -> dict[str, str]:
-    """Path -> sha256 of every file (and "dir" or the target of a link) under ``root``."""
-    state = {}
-    for path in sorted(root.rglob("*")):
-        key = str(path.relative_to(root))
-        if path.is_symlink():
-            state[key] = "link:" + os.readlink(path)
-        elif path.is_dir():
-            state[key] = "dir"
-        else:
-            state[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return state
-
-
 def _argv(case: Case, root: Path) -> list[str]:
     def fill(arg: str) -> str:
         arg = arg.replace("{new}", f"{{new-{case.id}}}").replace("{@}", f"{FIXTURES}/")  # a fresh --out of its own
@@ -281,143 +267,6 @@ def test_nothing_that_existed_changed_and_no_debris(world) -> None:
     assert {k: after.get(k) for k in before} == before
     assert not [k for k in after if Path(k).name.endswith(".tmp")]
     assert not list(root.glob("new-*"))  # every case failed before it wrote anything
-
-
-KILL_MIDWAY = """
-import sys, time
-from pathlib import Path
-import toolkit
-from toolkit.data.corpora import Corpus
-from textgen_bigram import BigramGenerator
-
-def slow(self, folder):
-    (folder / "half-written").write_text("x")
-    print("saving", flush=True)
-    time.sleep(60)
-
-BigramGenerator.save_files = slow
-toolkit.train("bigram", Corpus("tiny", sys.argv[2]), out=sys.argv[1], overwrite=True)
-"""
-
-
-def test_a_save_killed_midway_keeps_the_old_model_and_the_next_save_clears_its_debris(tmp_path):
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_text(TEXT)
-    out = tmp_path / "model"
-    train = [str(TEXTGEN), "train", "bigram", "--corpus", str(corpus), "--out", str(out)]
-    subprocess.run(train, check=True, capture_output=True)
-    model = snapshot(out)
-    killed = subprocess.Popen([sys.executable, "-c", KILL_MIDWAY, str(out), TEXT], stdout=subprocess.PIPE, text=True)
-    assert killed.stdout.readline().strip() == "saving"
-    killed.send_signal(signal.SIGKILL)
-    killed.wait()
-    debris = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    assert debris and all(name.startswith(f".model.{killed.pid}.") for name in debris)
-    assert snapshot(out) == model and toolkit.load(out).generate("the", max_tokens=3)
-    done = subprocess.run([*train, "--overwrite"], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "model"]
-
-
-def test_a_model_moved_aside_by_a_killed_save_is_put_back(tmp_path):
-    """Killed between moving the old model aside and renaming the new one in: the next write restores it."""
-    from toolkit import atomic
-
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_text(TEXT)
-    out = tmp_path / "model"
-    subprocess.run([str(TEXTGEN), "train", "bigram", "--corpus", str(corpus), "--out", str(out)], check=True,
-                   capture_output=True)
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True)
-    aside = tmp_path / f".model.{gone.stdout.strip()}.old.tmp"
-    os.replace(out, aside)
-    atomic.clean_debris(out)
-    assert not aside.exists() and toolkit.load(out).generate("the", max_tokens=3)
-
-
-
-def test_ctrl_c_during_the_swap_puts_the_old_folder_back_and_leaves_no_debris(tmp_path, monkeypatch):
-    """Ctrl-C between the two renames of a folder swap: the old folder is back and nothing else is left."""
-    from toolkit import atomic
-
-    folder = tmp_path / "train-state"
-    folder.mkdir()
-    (folder / "state.json").write_text("old")
-    real = os.replace
-    calls = []
-
-    def interrupted(src, dst):
-        calls.append(dst)
-        real(src, dst)
-        if len(calls) == 1:  # the old folder has just been moved aside
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(atomic.os, "replace", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        with atomic.directory(folder) as tmp:
-            (tmp / "state.json").write_text("new")
-    assert (folder / "state.json").read_text() == "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["train-state"]
-
-
-def test_a_signal_during_the_swap_waits_until_the_swap_is_done(tmp_path, monkeypatch):
-    """SIGINT sent while the renames run is held until they are done, then delivered."""
-    from toolkit import atomic
-
-    real = atomic._swap_in
-
-    def signalled(*args):
-        os.kill(os.getpid(), signal.SIGINT)
-        real(*args)
-
-    monkeypatch.setattr(atomic, "_swap_in", signalled)
-    folder = tmp_path / "train-state"
-    with pytest.raises(KeyboardInterrupt):
-        with atomic.directory(folder) as tmp:
-            (tmp / "state.json").write_text("new")
-    assert (folder / "state.json").read_text() == "new"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["train-state"]
-
-
-def test_debris_of_a_killed_writer_does_not_block_resuming(tmp_path):
-    """An interrupted run's ``--out`` holding our temporary names beside ``train-state`` is still resumable."""
-    from toolkit.outpaths import check_model_out
-
-    out = tmp_path / "model"
-    (out / "train-state").mkdir(parents=True)
-    (out / ".train-state.99999999.kvq_9bjc.tmp").mkdir()
-    assert check_model_out(out) == out
-    (out / "notes.txt").write_text("mine")
-    with pytest.raises(ValueError, match=r"notes\.txt"):
-        check_model_out(out)
-
-
-DASHBOARD = """
-import sys
-from toolkit import cli, dashboard
-
-CHILD = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
-dashboard.command = lambda port: [sys.executable, "-c", CHILD]
-sys.exit(cli.main(["dashboard", "--port", "8599"]))
-"""
-
-
-def test_sigterm_to_the_dashboard_stops_its_streamlit_child():
-    parent = subprocess.Popen([sys.executable, "-c", DASHBOARD], stdout=subprocess.PIPE, text=True)
-    lines = [parent.stdout.readline(), parent.stdout.readline()]  # the child's pid and our banner, either order
-    child = int(next(line for line in lines if line.strip().isdigit()))
-    assert any(line.startswith("textgen dashboard:") for line in lines)
-    parent.send_signal(signal.SIGTERM)
-    assert parent.wait(timeout=30) == 128 + signal.SIGTERM
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    pytest.fail(f"the dashboard's child {child} outlived it")
 
 
 def test_compare_with_a_model_that_fails_midway_writes_its_report_with_an_error_row(tmp_path, world):
