@@ -275,3 +275,15 @@ def test_a_plugins_own_table_works_as_docs_show():
     assert plateau_hint(table, sizing, {"width": 512, "depth": 2}, "cpu") == \
         "a larger model (-o width=640) could use the rest of the budget"
     assert table_markdown(table).splitlines()[0] == "| row | for | width | depth | lr |"
+
+
+def test_the_old_path_warns_naming_the_new_one(monkeypatch):
+    import importlib
+    import sys
+
+    from toolkit.neural import sizing
+
+    monkeypatch.delitem(sys.modules, "toolkit.sizing", raising=False)
+    with pytest.warns(DeprecationWarning, match=r"toolkit\.sizing has moved to toolkit\.neural\.sizing"):
+        old = importlib.import_module("toolkit.sizing")
+    assert old is sizing and old.apply is apply
