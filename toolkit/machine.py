@@ -1,4 +1,4 @@
-"""What this machine leaves free: the cores this process may use, and those other processes keep busy.
+"""What this machine is and leaves free: its CPU, the cores this process may use, and those others keep busy.
 
 Torch-free, so that anything may ask (the torch thread policy in `toolkit.neural.device`,
 the dashboard's turns).
@@ -7,8 +7,21 @@ the dashboard's turns).
 from __future__ import annotations
 
 import os
+import platform
 import time
 from pathlib import Path
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo where there is one, else what the platform says: the machine a
+    training speed or a benchmark figure belongs to."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def usable_cores() -> int:

@@ -287,3 +287,100 @@ def test_the_old_path_warns_naming_the_new_one(monkeypatch):
     with pytest.warns(DeprecationWarning, match=r"toolkit\.sizing has moved to toolkit\.neural\.sizing"):
         old = importlib.import_module("toolkit.sizing")
     assert old is sizing and old.apply is apply
+
+
+# -- sizes from measured speed (a seconds budget) ------------------------------------------------------------
+
+def _machine(factor: float, asked: list[str] | None = None):
+    """A `Measure` for a machine ``factor`` times as fast as the one the rows were tuned on (its steps alone)."""
+    from toolkit.neural.sizing import TRAINING_SHARE, Speed
+
+    def measure(row):
+        if asked is not None:
+            asked.append(row.name)
+        return Speed(factor * row.reference_speed / TRAINING_SHARE, "probe", 0.25)
+
+    return measure
+
+
+@pytest.mark.parametrize("family", list(TABLES))
+def test_the_tuning_machine_picks_by_tokens_what_it_picked_by_seconds(family):
+    table = TABLES[family]
+    for seconds in (15, 60, 85, 149, 151, 300, 399, 401, 600, 3600):
+        measured = choose(table, seconds=seconds, steps=None, corpus_chars=LARGE, device="cpu", measure=_machine(1))
+        assert measured[0] == choose(table, seconds=seconds, steps=None, corpus_chars=LARGE, device="cpu")[0]
+
+
+@pytest.mark.parametrize("family", list(TABLES))
+def test_a_slower_machine_gets_the_smaller_model_it_can_train(family):
+    table = TABLES[family]
+    for seconds in (213, 300, 500):
+        here = choose(table, seconds=seconds, steps=None, corpus_chars=LARGE, device="cpu", measure=_machine(1))[0]
+        slow = choose(table, seconds=seconds, steps=None, corpus_chars=LARGE, device="cpu", measure=_machine(0.25))
+        assert table.weights(slow[0].values) < table.weights(here.values)
+        assert slow[0].name == "cpu-short" and "measured" in slow[1]
+    # longer is never smaller on the slow machine either
+    sizes = [table.weights(choose(table, seconds=s, steps=None, corpus_chars=LARGE, device="cpu",
+                                  measure=_machine(0.25))[0].values) for s in (60, 213, 600, 1200, 3600)]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+
+
+def test_only_the_rows_needed_are_measured():
+    table = TABLES["lstm"]
+    asked: list[str] = []
+    choose(table, seconds=60, steps=None, corpus_chars=LARGE, device="cpu", measure=_machine(1, asked))
+    assert asked == ["cpu-short"]
+    asked.clear()
+    assert choose(table, seconds=3600, steps=None, corpus_chars=LARGE, device="cpu",
+                  measure=_machine(1, asked))[0].name == "cpu-long"
+    assert asked == ["cpu-short", "cpu-medium"]  # the largest row is taken without a measurement
+    asked.clear()
+    # a corpus cap below every budget row, a step budget and CUDA's one row need no measurement
+    choose(table, seconds=600, steps=None, corpus_chars=50_000, device="cpu", measure=_machine(1, asked))
+    choose(table, seconds=None, steps=100, corpus_chars=LARGE, device="cpu", measure=_machine(1, asked))
+    choose(table, seconds=600, steps=None, corpus_chars=LARGE, device="cuda", measure=_machine(1, asked))
+    assert asked == []
+
+
+def test_the_summary_and_the_manifest_say_what_was_measured_and_why():
+    from toolkit.neural.sizing import Speed
+
+    speeds = {"cpu-short": Speed(10_900, "probe", 0.31), "cpu-medium": Speed(6_500, "cache")}
+    measure = lambda values: speeds["cpu-short" if values["hidden_size"] == 384 else "cpu-medium"]  # noqa: E731
+    sized, sizing = apply(TABLES["lstm"], LSTMOptions(max_seconds=213), corpus_chars=LARGE, device="cpu",
+                          measure=measure)
+    assert sizing.row == "cpu-short" and sized.hidden_size == 384
+    assert "measured 10.9k tokens/s for cpu-short: 213 s buys 2.2M tokens at cpu-short (under its 6.4M)" \
+        in sizing.summary()
+    record = sizing.to_json()
+    assert record["measured"] == [{"row": "cpu-short", "tokens_per_second": 10_900, "source": "probe",
+                                   "probe_seconds": 0.31, "tokens": round(213 * 0.95 * 10_900),
+                                   "max_tokens": 150 * 42_400}]
+    assert record["probe_seconds"] == 0.31
+    _, longer = apply(TABLES["lstm"], LSTMOptions(max_seconds=1000), corpus_chars=LARGE, device="cpu",
+                      measure=measure)
+    assert longer.row == "cpu-medium" and "6.5k tokens/s for cpu-medium (cache)" in longer.reason
+    assert "(over its 6.4M)" in longer.reason and [m["source"] for m in longer.to_json()["measured"]] == [
+        "probe", "cache"]
+
+
+def test_no_measurement_under_a_step_budget_a_preset_or_every_size_set():
+    def never(values):
+        raise AssertionError("measured")
+
+    for options in (LSTMOptions(max_steps=100), LSTMOptions(max_seconds=600, embedding_size=8, hidden_size=16,
+                                                            layers=1, dropout=0.0, batch_size=4, seq_len=8, lr=1e-3)):
+        _, sizing = apply(TABLES["lstm"], options, corpus_chars=LARGE, device="cpu", measure=never)
+        assert sizing.to_json()["measured"] == [] and sizing.to_json()["probe_seconds"] == 0
+    _, sizing = GPT2Options(preset="baby", max_seconds=600).sized(LARGE, "cpu", never)
+    assert sizing.row == "none"
+
+
+def test_the_probe_times_the_model_as_it_would_train():
+    """The measured values are the row's, fitted to the corpus, with the sizes the user set."""
+    from toolkit.neural.sizing import Speed
+
+    seen = []
+    apply(TABLES["lstm"], LSTMOptions(max_seconds=600, hidden_size=200), corpus_chars=LARGE, tokens=LARGE // 5,
+          device="cpu", measure=lambda values: seen.append(values) or Speed(1e9, "probe"))
+    assert seen[0]["hidden_size"] == 200 and seen[0]["embedding_size"] == 64

@@ -25,7 +25,7 @@ from pydantic import Field, field_validator
 
 from toolkit import Generator, Tokenized
 from toolkit.data.corpora import Corpus
-from toolkit.neural.sizing import Sizing, apply
+from toolkit.neural.sizing import Measure, Sizing, apply
 from toolkit.options import TrainingOptions, auto
 
 from .presets import PRESETS, describe
@@ -85,11 +85,13 @@ class GPT2Options(TrainingOptions):
         defaults = {"lr": lr, "dropout": 0.0, "batch_size": 12}
         return self.model_copy(update={k: v for k, v in defaults.items() if getattr(self, k) is None})
 
-    def sized(self, corpus_chars: int, device: str) -> tuple[GPT2Options, Sizing]:
-        """These options with every unset size filled, by the sizing rule unless a preset or source is named."""
+    def sized(self, corpus_chars: int, device: str, measure: Measure | None = None) -> tuple[GPT2Options, Sizing]:
+        """These options with every unset size filled, by the sizing rule unless a preset or source is named
+        (``measure``: how fast a row trains here, for a seconds budget)."""
         skip = self.preset is not None or self.source is not None
         why = f"preset={self.preset} names the shape" if self.preset else f"fine-tuning {self.source}"
-        options, sizing = apply(TABLE, self, corpus_chars=corpus_chars, device=device, skip=skip, why_skipped=why)
+        options, sizing = apply(TABLE, self, corpus_chars=corpus_chars, device=device, skip=skip, why_skipped=why,
+                                measure=measure)
         return options.fixed() if skip else options, sizing
 
 

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
+from transformers import GPT2Config, GPT2LMHeadModel
 
 from toolkit.data.corpora import Corpus
 from toolkit.data.heldout import HeldOut
 from toolkit.neural import Task, TrainConfig, TrainResult, fit, pick_device, seed_everything
-from toolkit.neural.sizing import plateau_hint
+from toolkit.neural.probe import speed_probe
+from toolkit.neural.sizing import Measure, plateau_hint
 
 from . import checkpoints
 from .decoding import context_length
@@ -46,8 +48,6 @@ class CausalLMTask(Task):
 
 def new_model(options: GPT2Options, vocab: CharVocab | HFVocab) -> Any:
     """A randomly initialised ``GPT2LMHeadModel`` of the preset's (or the sizing rule's) shape."""
-    from transformers import GPT2Config, GPT2LMHeadModel
-
     shape = options.shape()
     drop = options.dropout
     config = GPT2Config(vocab_size=vocab.size, bos_token_id=vocab.bos, eos_token_id=vocab.bos,
@@ -55,17 +55,32 @@ def new_model(options: GPT2Options, vocab: CharVocab | HFVocab) -> Any:
     return GPT2LMHeadModel(config)
 
 
+def measure_speed(options: GPT2Options, vocab: CharVocab | HFVocab, train_ids: list[int],
+                  device: torch.device) -> Measure:
+    """The sizing rule's measure of how fast a row's GPT-2 trains here (`toolkit.neural.probe`, cached)."""
+
+    def build(values: dict[str, Any]) -> CausalLMTask:
+        return CausalLMTask(new_model(options.model_copy(update=values), vocab), vocab.bos)
+
+    return speed_probe(build, train_ids, device=device, cpu_threads=options.cpu_threads, window="context",
+                       shape={"plugin": "gpt2", "level": options.level, "vocab": vocab.size})
+
+
 def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
           ) -> tuple[Any, CharVocab | HFVocab, TrainResult, Sizing]:
     """Size, build (or load) the model and vocabulary, then fit them; the model holds the best weights."""
     seed_everything(seed)
     device = pick_device(options.device)
-    options, sizing = options.sized(len(corpus.train), device.type)
     if options.source:
+        options, sizing = options.sized(len(corpus.train), device.type)
         model, vocab = checkpoints.load(options.source, device, native=False)  # trained as transformers' module
+        train_ids = vocab.encode(corpus.train)
     else:
         vocab = CharVocab.fit(corpus.train) if options.level == "char" else HFVocab.fit(corpus.train,
                                                                                          options.vocab_size)
+        train_ids = vocab.encode(corpus.train)
+        options, sizing = options.sized(len(corpus.train), device.type, measure_speed(options, vocab, train_ids,
+                                                                                      device))
         model = new_model(options, vocab)
     model.train()
     seq_len = min(context_length(model.config), options.seq_len or context_length(model.config))
@@ -79,6 +94,6 @@ def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
     task = CausalLMTask(model, vocab.bos)
     shape = {"layers": model.config.n_layer, "heads": model.config.n_head, "width": model.config.n_embd}
     task.plateau_hint = "" if options.source else plateau_hint(TABLE, sizing, shape, device.type)
-    result = fit(task, vocab.encode(corpus.train), HeldOut.from_text(corpus.val, vocab, options.eval_tokens), config,
+    result = fit(task, train_ids, HeldOut.from_text(corpus.val, vocab, options.eval_tokens), config,
                  train_chars=len(corpus.train), checkpoint_dir=out / "train-state" if out is not None else None)
     return model.eval(), vocab, result, sizing

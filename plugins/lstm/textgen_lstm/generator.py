@@ -99,7 +99,7 @@ class LSTMGenerator(Tokenized, Generator):
         from toolkit.data.heldout import HeldOut
         from toolkit.neural import TrainConfig, fit, pick_device, seed_everything
 
-        from .model import LSTMModel, LSTMTask
+        from .model import LSTMModel, LSTMTask, measure_speed
 
         if options.level == "char":
             tokenizer: Tokenizer = CharTokenizer.fit(corpus.train)
@@ -107,9 +107,12 @@ class LSTMGenerator(Tokenized, Generator):
             tokenizer = WordTokenizer.fit(corpus.train, options.max_vocab)
         tied = options.hidden_size or options.embedding_size  # tied weights: the user's one size wins
         train_ids = tokenizer.encode(corpus.train)
-        device = pick_device(options.device).type
+        where = pick_device(options.device)
+        device = where.type
+        measure = measure_speed(len(tokenizer), train_ids, start_resets=options.start_resets, device=where,
+                                cpu_threads=options.cpu_threads)
         options, sizing = apply(TABLE, options, corpus_chars=len(corpus.train), tokens=len(train_ids),
-                                device=device)
+                                device=device, measure=measure)
         if options.tie_weights:
             size = tied or options.hidden_size
             options = options.model_copy(update={"embedding_size": size, "hidden_size": size})
