@@ -23,6 +23,7 @@ import time
 
 import toolkit
 from toolkit.data.corpora import load_corpus
+from toolkit.machine import DEVICES
 from toolkit.options import parse_pairs
 
 NANOGPT_CPU_NATS = 1.886
@@ -46,7 +47,7 @@ def generation_speed(model: toolkit.Generator, batch: int, tokens: int, repeats:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--device", default="cpu", choices=DEVICES)
     parser.add_argument("--preset", choices=list(PRESETS), help="model sizes (default: cpu, or gpu on cuda)")
     parser.add_argument("--max-seconds", type=float, default=85.0)
     parser.add_argument("--runs", type=int, default=1, help="training runs (seeds 0..runs-1); the median is kept")

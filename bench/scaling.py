@@ -35,6 +35,7 @@ from provenance import provenance
 
 import toolkit
 from toolkit.data.corpora import Corpus, load_corpus
+from toolkit.machine import DEVICES
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_BUDGETS = ["tinyshakespeare:60,85,150,300,600", "sherlock:60,300", "sherlock-50k:15,60"]
@@ -203,7 +204,7 @@ def main() -> int:
     parser.add_argument("--budgets", action="append", metavar="CORPUS:S,S",
                         help=f"corpus and budgets in seconds, repeatable (default: {' '.join(DEFAULT_BUDGETS)})")
     parser.add_argument("--families", default="lstm,gpt2", help="comma-separated plugins (default: lstm,gpt2)")
-    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--device", default="cpu", choices=DEVICES)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="60k-char corpus, 2 and 4 s: a check of the script")
     parser.add_argument("--plot", type=Path, default=HERE / "scaling.png")

@@ -47,7 +47,7 @@ from dashboard.surprisal import surprisal_view
 from dashboard.views import passage_html, sample_html
 from dashboard.workers import DONE, Phase, Relay, Turns, run_concurrently
 from toolkit import registry
-from toolkit.dashboard import MODELS_ENV
+from toolkit.cli.dashboard import MODELS_ENV
 from toolkit.data.corpora import NAMED
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import SamplingOptions

@@ -8,12 +8,13 @@ import numpy as np
 
 from toolkit.generation.processors import Processor
 from toolkit.generation.sampling import SamplingOptions, distribution
+from toolkit.generation.temperatures import DEFAULT_TEMPERATURES
 from toolkit.generator import Generator
 
 from .views import token_label
 
 #: The original lesson's temperature sweep.
-SWEEP = (0.3, 0.8, 1.0, 1.3, 1.8)
+SWEEP = DEFAULT_TEMPERATURES
 
 
 def stages(options: SamplingOptions) -> dict[str, list[Processor]]:

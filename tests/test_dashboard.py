@@ -29,7 +29,7 @@ from dashboard.lens import next_token_table, stages
 from dashboard.models import Found, broken_tensors, find_models, preselect, without_manifest
 from dashboard.views import marked, sample_html, token_label
 from dashboard.workers import DONE, Phase, Relay, Stopped, Turns, run_concurrently
-from toolkit.dashboard import MODELS_ENV
+from toolkit.cli.dashboard import MODELS_ENV
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import SamplingOptions
 
@@ -479,7 +479,7 @@ def test_find_models_skips_hidden_and_reports_unreadable(models, tmp_path):
 
 
 def test_launcher_runs_streamlit_headless_with_the_models_folder(models, monkeypatch, capsys):
-    from toolkit import dashboard
+    from toolkit.cli import dashboard
 
     started = {}
 
@@ -509,7 +509,7 @@ def test_launcher_runs_streamlit_headless_with_the_models_folder(models, monkeyp
 
 
 def test_launcher_refuses_a_missing_models_folder_and_a_bad_port(tmp_path):
-    from toolkit import dashboard
+    from toolkit.cli import dashboard
 
     with pytest.raises(TextgenError, match="not a folder"):
         dashboard.main(argparse.Namespace(models=tmp_path / "nope", port=8501))

@@ -25,7 +25,7 @@ from dashboard.columns import ColumnResult
 from dashboard.driver import browser, open_tab, serve, why_not
 from dashboard.forms import RunOptions
 from dashboard.surprisal import colour, legend_html, scale_top, text_html, total_caption
-from toolkit.dashboard import MODELS_ENV
+from toolkit.cli.dashboard import MODELS_ENV
 from toolkit.data.corpora import Corpus
 from toolkit.generation.sampling import SamplingOptions
 

@@ -1,4 +1,5 @@
-"""``textgen demo``: train every installed family on Tiny Shakespeare, then compare them.
+"""The demo (``textgen demo``, `toolkit.cli.demo`): train every installed family on Tiny Shakespeare,
+then compare them.
 
 On a fresh machine this trains a character and a word Markov chain (seconds), a character
 and a word LSTM (the lab's question: word against character models on the same book) and a
@@ -13,15 +14,16 @@ A family whose plugin is not installed is skipped with a one-line note.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import registry
-from .comparison import DEFAULT_TEMPERATURES, compare, parse_temperatures, table
+from ._moved import moved_names
+from .comparison import compare, table
 from .data.corpora import Corpus, load_corpus
 from .errors import ModelDirError, PluginError
+from .generation.temperatures import DEFAULT_TEMPERATURES
 from .options import parse_options
 
 DEMO_PROMPT = "ROMEO:"
@@ -206,11 +208,5 @@ def run(out: Path = Path("demo-output"), *, corpus: str | Path = "tinyshakespear
     return report
 
 
-def main(args: Any) -> int:
-    """``textgen demo``."""
-    run(args.out, corpus=args.corpus, seed=args.seed, max_seconds=args.max_seconds, prompt=args.prompt,
-        samples=args.samples, max_tokens=args.max_tokens, temperatures=parse_temperatures(args.temperatures),
-        max_score_chars=args.max_score_chars or None, pretrained=not args.no_pretrained,
-        overrides=parse_overrides(args.option))
-    sys.stdout.flush()
-    return 0
+#: ``textgen demo`` itself moved to the CLI.
+__getattr__ = moved_names(__name__, {"main": "toolkit.cli.demo:main"})

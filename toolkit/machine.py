@@ -1,7 +1,8 @@
-"""What this machine is and leaves free: its CPU, the cores this process may use, and those others keep busy.
+"""What this machine is and offers: its CPU, the devices a model may ask for, the cores this process
+may use, and those other processes keep busy.
 
-Torch-free, so that anything may ask (the torch thread policy in `toolkit.neural.device`,
-the dashboard's turns).
+Torch-free, so that anything may ask (the CLI's ``--device`` flags, the options' ``device``
+field, the torch thread policy in `toolkit.neural.device`, the dashboard's turns).
 """
 
 from __future__ import annotations
@@ -10,6 +11,11 @@ import os
 import platform
 import time
 from pathlib import Path
+from typing import Literal, get_args
+
+#: Where a neural model may run: ``auto`` takes the best found (`toolkit.neural.device.pick_device`).
+Device = Literal["auto", "cpu", "cuda", "mps"]
+DEVICES: tuple[str, ...] = get_args(Device)
 
 
 def cpu_name() -> str:

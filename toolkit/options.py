@@ -8,11 +8,12 @@ names the parameter.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import TextgenError
+from .machine import Device
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -72,7 +73,7 @@ class TrainingOptions(Options):
     max_seconds: float | None = Field(None, gt=0, description="Training time budget in seconds.")
     patience: int | None = auto("Stop after this many validations without a new best held-out figure (0: never)",
                                 how=f"{DEFAULT_PATIENCE}, the validations spread over the budget", ge=0)
-    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train and run (bf16 on CUDA).")
+    device: Device = Field("auto", description="Where to train and run (bf16 on CUDA).")
     cpu_threads: int | None = Field(None, ge=1, description="torch threads on the CPU, for training and generation "
                                                             "(default: TEXTGEN_THREADS, else the cores other jobs "
                                                             "leave free, shared among the models running at once).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import subprocess
 import sys
@@ -276,3 +277,49 @@ def test_the_python_api_refuses_to_replace_what_is_not_a_model(tmp_path):
     with pytest.raises(OutPathError, match="already holds a 'bigram' model"):
         toolkit.train("bigram", Corpus("tiny", TEXT), out=tmp_path / "m")
     assert toolkit.train("bigram", Corpus("tiny", TEXT), out=tmp_path / "m", overwrite=True)
+
+
+
+OLD_PATHS = {  # old import path -> its new home, which the old path now is
+    "toolkit.comparison.cli": "toolkit.cli.compare",
+    "toolkit.dashboard": "toolkit.cli.dashboard",
+}
+OLD_NAMES = {  # module -> (name that moved out of it, its new home)
+    "toolkit.comparison": ("read_prompts", "toolkit.cli.compare:read_prompts"),
+    "toolkit.demo": ("main", "toolkit.cli.demo:main"),
+}
+
+
+@pytest.mark.parametrize("old", sorted(OLD_PATHS))
+def test_a_moved_cli_module_still_imports_and_warns_naming_its_new_path(old):
+    code = (f"import importlib, warnings; warnings.simplefilter('error', DeprecationWarning)\n"
+            f"try:\n    import {old}\nexcept DeprecationWarning as exc:\n    print(exc)\n"
+            f"warnings.simplefilter('ignore', DeprecationWarning)\n"
+            f"print(importlib.import_module({old!r}) is importlib.import_module({OLD_PATHS[old]!r}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    warning, same = out.stdout.splitlines()
+    assert f"{old} has moved to {OLD_PATHS[old]}" in warning and same == "True", out.stdout
+
+
+@pytest.mark.parametrize("old", sorted(OLD_NAMES))
+def test_a_name_moved_out_of_a_module_still_works_and_warns_naming_its_new_path(old):
+    name, new = OLD_NAMES[old]
+    module, _, attr = new.partition(":")
+    with pytest.warns(DeprecationWarning, match=f"{old}.{name} has moved to {module}.{attr}"):
+        found = getattr(importlib.import_module(old), name)
+    assert found is getattr(importlib.import_module(module), attr)
+
+
+def test_every_device_flag_and_temperature_sweep_comes_from_one_place():
+    from toolkit.generation.temperatures import DEFAULT_TEMPERATURES, format_temperatures, parse_temperatures
+    from toolkit.machine import DEVICES
+    from toolkit.options import TrainingOptions
+
+    assert parse_temperatures(format_temperatures()) == list(DEFAULT_TEMPERATURES)
+    assert TrainingOptions.model_fields["device"].annotation.__args__ == DEVICES
+    for name, parser in _subcommands().items():
+        for action in parser._actions:
+            if action.dest == "device":
+                assert tuple(action.choices) == DEVICES, name
+            if action.dest == "temperatures":
+                assert action.default == format_temperatures(), name

@@ -12,7 +12,8 @@ import pytest
 
 DASHBOARD = """
 import sys
-from toolkit import cli, dashboard
+from toolkit import cli
+from toolkit.cli import dashboard
 
 CHILD = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
 dashboard.command = lambda port: [sys.executable, "-c", CHILD]

@@ -11,8 +11,10 @@ import pytest
 import toolkit
 from toolkit import registry
 from toolkit.cli import main as cli
-from toolkit.comparison import VOLATILE_KEYS, CompareReport, memory_probe, parse_temperatures, read_prompts, stable
+from toolkit.cli.compare import read_prompts
+from toolkit.comparison import VOLATILE_KEYS, CompareReport, memory_probe, stable
 from toolkit.data.corpora import Corpus
+from toolkit.generation.temperatures import parse_temperatures
 
 TINY_TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 20
 CORPUS = Corpus("tiny", TINY_TEXT)

@@ -16,12 +16,13 @@ For each model, `compare` measures
 One file per job: `results` (the records), `report` (the records with their Markdown and
 files), `memory` (the fresh-process probe), `versions`, `sweep` (sampling at each
 temperature), `measure` (one model), `run` (`compare` itself), `sources` (checked first),
-`reuse`, `curves`, `markdown`, `plots` and `cli`.
+`reuse`, `curves`, `markdown` and `plots`. The ``textgen compare`` command is `toolkit.cli.compare`.
 """
 
 from __future__ import annotations
 
-from .cli import main, parse_temperatures, read_prompts
+from .._moved import moved_names
+from ..generation.temperatures import parse_temperatures
 from .curves import budget_sentence, crossovers, curve
 from .markdown import markdown, size_text, table
 from .memory import memory_probe
@@ -39,6 +40,10 @@ from .run import DEFAULT_TEMPERATURES, compare
 
 __all__ = [
     "DEFAULT_TEMPERATURES", "TABLE_TEMPERATURE", "VOLATILE_KEYS", "CompareReport", "CompareResults", "FailedModel",
-    "ModelResult", "TemperatureResult", "budget_sentence", "compare", "crossovers", "curve", "main", "markdown",
-    "memory_probe", "parse_temperatures", "read_prompts", "size_text", "stable", "table",
+    "ModelResult", "TemperatureResult", "budget_sentence", "compare", "crossovers", "curve", "markdown",
+    "memory_probe", "parse_temperatures", "size_text", "stable", "table",
 ]
+
+#: ``textgen compare``'s own functions, which moved to the CLI.
+__getattr__ = moved_names(__name__, {"main": "toolkit.cli.compare:main",
+                                     "read_prompts": "toolkit.cli.compare:read_prompts"})

@@ -14,6 +14,7 @@ from ..api import load
 from ..data.corpora import Corpus, load_corpus
 from ..evaluation.metrics import MARKOVIFY_MAX_OVERLAP_RATIO, MARKOVIFY_MAX_OVERLAP_TOTAL, TrainingIndex
 from ..evaluation.references import reference_lines
+from ..generation.temperatures import DEFAULT_TEMPERATURES
 from ..generator import Generator
 from ..options import check_seed
 from ..outpaths import check_report_out
@@ -28,8 +29,6 @@ from .sources import check_source
 from .sweep import NGRAM
 from .versions import versions
 
-#: The temperature sweep of the original lesson.
-DEFAULT_TEMPERATURES = (0.3, 0.8, 1.0, 1.3, 1.8)
 #: Sample length: characters, so word and character models write samples of the same length; the token
 #: cap defaults to as many tokens as characters (a token is at least one character).
 DEFAULT_MAX_CHARS = 200

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from ..machine import free_cores, usable_cores
+from ..machine import DEVICES, free_cores, usable_cores
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
 #: Environment variable that fixes torch's CPU thread count for every model (the option still wins).
 THREADS_ENV = "TEXTGEN_THREADS"
 #: Seconds between looks at the machine's load; a model that ran within it counts as running.

@@ -45,8 +45,9 @@ from torch import nn
 
 from ..data.heldout import HeldOut
 from ..errors import TextgenError
+from ..machine import DEVICES
 from .checkpoint import load_module, optimizer_from_tensors, optimizer_to_tensors, read_checkpoint, write_checkpoint
-from .device import DEVICES, autocast, distributed, pick_device, use_cpu_threads
+from .device import autocast, distributed, pick_device, use_cpu_threads
 from .progress import progress_bar
 
 CHECKPOINT_FORMAT = "textgen-train-state"
