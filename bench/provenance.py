@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.data.corpora import Corpus, load_corpus
+from toolkit.machine import cpu_name
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 #: Characters of Tiny Shakespeare a ``--quick`` run uses, so it checks the script in seconds.
@@ -36,22 +36,11 @@ def tiny_shakespeare(quick: bool) -> Corpus:
                   hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
-def cpu_model() -> str:
-    """The CPU model from /proc/cpuinfo where there is one, else what the platform says."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def provenance() -> dict[str, str]:
     """Date, machine, load average and command of this run; take it at the start, before the load is ours."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": f"{cpu_model()}, {os.cpu_count()} cores", "load_average": load,
+            "machine": f"{cpu_name()}, {os.cpu_count()} cores", "load_average": load,
             "command": shlex.join(["python", *sys.argv])}
 
 
