@@ -295,7 +295,10 @@ def _machine(factor: float, asked: list[str] | None = None):
     """A `Measure` for a machine ``factor`` times as fast as the one the rows were tuned on (its steps alone)."""
     from toolkit.neural.sizing import TRAINING_SHARE, Speed
 
-    def measure(row):
+    rows = [row for table in TABLES.values() for row in table.rows if row.reference_speed]
+
+    def measure(values):
+        row = next(r for r in rows if r.values == values)
         if asked is not None:
             asked.append(row.name)
         return Speed(factor * row.reference_speed / TRAINING_SHARE, "probe", 0.25)

@@ -175,7 +175,7 @@ def _budget_row(rows: tuple[Row, ...], candidates: list[int], seconds: float | N
 
 
 def _by_speed(rows: tuple[Row, ...], candidates: list[int], seconds: float,
-              measure: Callable[[Row], Speed]) -> tuple[int, list[Measured]]:
+              measure: Measure) -> tuple[int, list[Measured]]:
     """Index of the first row at which ``seconds`` buy fewer tokens than its threshold, and the rows measured.
 
     Rows are measured only as far as needed (the last candidate never is); a row without a token threshold
@@ -188,7 +188,7 @@ def _by_speed(rows: tuple[Row, ...], candidates: list[int], seconds: float,
             if row.max_seconds is not None and seconds < row.max_seconds:
                 return i, found
             continue
-        speed = measure(row)
+        speed = measure(row.values)
         found.append(Measured(row.name, speed, seconds * TRAINING_SHARE * speed.tokens_per_second, row.max_tokens))
         if found[-1].tokens < row.max_tokens:
             return i, found
@@ -222,12 +222,13 @@ def _corpus_row(rows: tuple[Row, ...], corpus_chars: int) -> int | None:
 
 
 def choose(table: Table, *, seconds: float | None, steps: int | None, corpus_chars: int,
-           device: str, measure: Callable[[Row], Speed] | None = None) -> tuple[Row, str]:
+           device: str, measure: Measure | None = None) -> tuple[Row, str]:
     """The row of ``table`` for a run, and the reason in words.
 
     ``seconds`` wins over ``steps`` when both are given (the wall clock is the hard limit);
-    with neither the plugins' default of 2,000 steps applies. With ``measure`` a seconds budget
-    picks the row by the tokens it buys at each row's measured speed (`Row.max_tokens`).
+    with neither the plugins' default of 2,000 steps applies. With ``measure`` (a row's values ->
+    its `Speed` here) a seconds budget picks the row by the tokens it buys at each row's measured
+    speed (`Row.max_tokens`).
     """
     row, reason, _ = _choose(table, seconds=seconds, steps=steps, corpus_chars=corpus_chars, device=device,
                              measure=measure)
@@ -235,7 +236,7 @@ def choose(table: Table, *, seconds: float | None, steps: int | None, corpus_cha
 
 
 def _choose(table: Table, *, seconds: float | None, steps: int | None, corpus_chars: int, device: str,
-            measure: Callable[[Row], Speed] | None) -> tuple[Row, str, list[Measured]]:
+            measure: Measure | None) -> tuple[Row, str, list[Measured]]:
     """`choose`, and the rows it measured. A corpus cap below every budget row needs no measurement."""
     rows, candidates = table.rows, _candidates(table.rows, device)
     steps = steps or DEFAULT_STEPS
@@ -266,9 +267,9 @@ def fit_to_corpus(values: dict[str, Any], tokens: int) -> dict[str, Any]:
     return fitted
 
 
-def _as_trained(measure: Measure, tokens: int, sizes: dict[str, Any]) -> Callable[[Row], Speed]:
+def _as_trained(measure: Measure, tokens: int, sizes: dict[str, Any]) -> Measure:
     """A row's speed as its model would train here: fitted to the corpus, with the sizes the user set."""
-    return lambda row: measure({**fit_to_corpus(row.values, tokens), **sizes})
+    return lambda values: measure({**fit_to_corpus(values, tokens), **sizes})
 
 
 def apply(table: Table, options: M, *, corpus_chars: int, device: str, tokens: int | None = None,
