@@ -19,28 +19,19 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import markovify
+from provenance import median_run
 from textgen_markov import MarkovGenerator, MarkovOptions
 
 from toolkit.data.corpora import Corpus, load_corpus
 
 
-def median_seconds(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
-
-
 def build(corpus: Corpus, runs: int) -> dict[str, float]:
-    ours, model = median_seconds(lambda: MarkovGenerator.train(corpus, MarkovOptions(), seed=0), runs)
-    theirs, _ = median_seconds(lambda: markovify.Text(corpus.train, state_size=2), runs)
-    lazy = {name: median_seconds(lambda name=name: (model.__dict__.pop(name, None), getattr(model, name)), runs)[0]
+    ours, model = median_run(lambda: MarkovGenerator.train(corpus, MarkovOptions(), seed=0), runs)
+    theirs, _ = median_run(lambda: markovify.Text(corpus.train, state_size=2), runs)
+    lazy = {name: median_run(lambda name=name: (model.__dict__.pop(name, None), getattr(model, name)), runs)[0]
             for name in ("_kneser_ney", "_overlap_index", "_slots")}
     return {"markovify_s": theirs, "ours_s": ours, "ratio": ours / theirs, "lazy_kneser_ney_s": lazy["_kneser_ney"],
             "lazy_novelty_index_s": lazy["_overlap_index"], "lazy_state_dict_s": lazy["_slots"]}
@@ -61,7 +52,7 @@ def sentences(corpus: Corpus, runs: int, n: int) -> dict[str, float]:
     their_rates, our_rates = [], []
     for run in range(runs):
         for rates, make in ((their_rates, theirs), (our_rates, ours)):
-            seconds, words = median_seconds(lambda make=make, run=run: make(run), 1)
+            seconds, words = median_run(lambda make=make, run=run: make(run), 1)
             rates.append(words / seconds)
     theirs_wps, ours_wps = statistics.median(their_rates), statistics.median(our_rates)
     return {"markovify_words_per_s": theirs_wps, "ours_words_per_s": ours_wps, "ratio": ours_wps / theirs_wps}

@@ -64,11 +64,17 @@ def record(title: str, body: list[str], run: dict[str, str] | None = None) -> No
         f.write("\n".join(lines) + "\n")
 
 
-def median_seconds(fn: Callable[[], Any], runs: int) -> float:
-    """Median wall time of ``runs`` calls of ``fn``: one slow run on a shared VM does not move it."""
-    times = []
+def median_run(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
+    """Median wall time of ``runs`` calls of ``fn`` (one slow run on a shared VM does not move it),
+    and what the last call returned."""
+    times, result = [], None
     for _ in range(runs):
         started = time.perf_counter()
-        fn()
+        result = fn()
         times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return statistics.median(times), result
+
+
+def median_seconds(fn: Callable[[], Any], runs: int) -> float:
+    """Median wall time of ``runs`` calls of ``fn``."""
+    return median_run(fn, runs)[0]

@@ -42,7 +42,7 @@ from dashboard.columns import METRICS, STATES, ColumnResult, generate
 from dashboard.curves import curves_tab
 from dashboard.forms import RunOptions, option_inputs
 from dashboard.lens import SWEEP, next_token_table
-from dashboard.models import find_models, load_model, preselect, quick_train, source_corpus, without_manifest
+from dashboard.models import find_models, load_model, preselect, quick_train, source_corpus
 from dashboard.surprisal import surprisal_view
 from dashboard.views import passage_html, sample_html
 from dashboard.workers import DONE, Phase, Relay, Turns, run_concurrently
@@ -52,6 +52,7 @@ from toolkit.data.corpora import NAMED
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import SamplingOptions
 from toolkit.generator import UnknownTokensWarning
+from toolkit.modeldir import without_manifest
 from toolkit.options import parse_options
 
 DEFAULT_PROMPT = "ROMEO:\n"

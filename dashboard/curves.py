@@ -20,10 +20,9 @@ import streamlit as st
 
 import toolkit
 from dashboard.models import training_corpus
-from toolkit.api import read_manifest
 from toolkit.comparison.curves import Point, training_curve
 from toolkit.errors import TextgenError
-from toolkit.generator import MANIFEST
+from toolkit.modeldir import MANIFEST, read_manifest
 
 
 @dataclass(frozen=True)

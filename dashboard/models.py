@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
-import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +12,11 @@ from typing import Any
 import streamlit as st
 
 import toolkit
-from toolkit import registry
-from toolkit.api import read_manifest
+from toolkit import modeldir, registry
 from toolkit.data.corpora import Corpus
 from toolkit.errors import TextgenError
-from toolkit.generator import MANIFEST, Generator
+from toolkit.generator import Generator
+from toolkit.modeldir import MANIFEST, read_manifest
 
 #: How many of the models found are picked when the page first opens.
 PRESELECT = 4
@@ -41,68 +39,16 @@ class Found:
 def find_models(folder: Path) -> list[Found]:
     """Model directories at or under ``folder`` (skipping hidden and half-written ones).
 
-    Each is checked as far as is possible without loading it: a readable manifest, an
-    installed plugin, and whole safetensors files, so a broken folder is named (with its
-    reason) before the user runs it instead of after.
+    Each is checked as far as is possible without loading it (`toolkit.modeldir.inspect`),
+    so a broken folder is named (with its reason) before the user runs it instead of after.
     """
-    if not folder.is_dir():
-        return []
-    installed = registry.plugins()
-    found = []
-    for manifest in sorted(folder.rglob(MANIFEST)):
-        path = manifest.parent
+    installed, found = registry.plugins(), []
+    for path in modeldir.find(folder):
         relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
         name = str(relative) if relative.parts else path.name
-        try:
-            plugin = read_manifest(path)["plugin"]
-        except TextgenError as exc:
-            found.append(Found(path, f"{name} (unreadable)", None, str(exc)))
-            continue
-        error = None if plugin in installed else f"plugin {plugin!r} is not installed"
-        found.append(Found(path, f"{name} · {plugin}", plugin, error or broken_tensors(path)))
+        plugin, error = modeldir.inspect(path, installed)
+        found.append(Found(path, f"{name} · {plugin}" if plugin else f"{name} (unreadable)", plugin, error))
     return found
-
-
-def broken_tensors(path: Path) -> str | None:
-    """Why a safetensors file in ``path`` is unreadable (bad header, truncated), or None.
-
-    Reads 8 bytes and the JSON header of each file: every built-in family stores its
-    weights or chain this way, and a truncated or overwritten file is the common breakage.
-    """
-    for file in sorted(path.glob("*.safetensors")):
-        size = file.stat().st_size
-        needed = _tensor_bytes(file, size)
-        if needed is None:
-            return f"{file.name} is not a safetensors file (unreadable header)"
-        if needed > size:
-            return f"{file.name} is truncated ({size:,} bytes; its header describes {needed:,})"
-    return None
-
-
-def _tensor_bytes(file: Path, size: int) -> int | None:
-    """The file length a safetensors header describes, or None if the header is unreadable."""
-    try:
-        with file.open("rb") as f:
-            (length,) = struct.unpack("<Q", f.read(8))
-            header = json.loads(f.read(length)) if length <= size else None
-    except (OSError, struct.error, UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(header, dict):
-        return None
-    offsets = [v.get("data_offsets") for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)]
-    if not all(isinstance(o, list) and len(o) == 2 and isinstance(o[1], int) for o in offsets):
-        return None
-    return 8 + length + max((o[1] for o in offsets), default=0)
-
-
-def without_manifest(folder: Path) -> list[str]:
-    """Folders directly in ``folder`` with no model manifest at or under them (not shown as models)."""
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
-                  and next(p.rglob(MANIFEST), None) is None)
 
 
 def preselect(found: list[Found], limit: int = PRESELECT) -> list[str]:

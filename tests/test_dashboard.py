@@ -26,12 +26,13 @@ import toolkit
 from dashboard.columns import ColumnResult, generate
 from dashboard.forms import RunOptions
 from dashboard.lens import next_token_table, stages
-from dashboard.models import Found, broken_tensors, find_models, preselect, without_manifest
+from dashboard.models import Found, find_models, preselect
 from dashboard.views import marked, sample_html, token_label
 from dashboard.workers import DONE, Phase, Relay, Stopped, Turns, run_concurrently
 from toolkit.cli.dashboard import MODELS_ENV
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import SamplingOptions
+from toolkit.modeldir import broken_tensors, without_manifest
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"

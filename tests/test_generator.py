@@ -19,7 +19,8 @@ from toolkit.data.tokenize import UNICODE_NATS
 from toolkit.errors import ModelDirError
 from toolkit.generation.sampling import Candidates
 from toolkit.generation.stopping import SegmentFilter
-from toolkit.generator import MANIFEST, UnknownTokensWarning
+from toolkit.generator import UnknownTokensWarning
+from toolkit.modeldir import MANIFEST
 
 
 class Sentences(Toy):

@@ -16,10 +16,9 @@ from textgen_bigram import BigramGenerator
 
 import toolkit
 from toolkit import registry
-from toolkit.api import read_manifest
 from toolkit.data.corpora import Corpus
 from toolkit.errors import ModelDirError, PluginError
-from toolkit.generator import MANIFEST, MANIFEST_VERSION
+from toolkit.modeldir import MANIFEST, MANIFEST_VERSION, read_manifest
 from toolkit.options import MAX_SEED, OptionError, check_seed
 
 IMPOSTOR = FIXTURES / "impostor_plugins"

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__, registry
+from . import __version__, modeldir, registry
+from ._moved import moved_names
 from .data.corpora import Corpus, load_corpus
 from .data.heldout import SLICE_CHARS, slice_bpc
 from .errors import ModelDirError, PluginError
-from .generator import MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, Generator, UnknownTokensWarning
+from .generator import Generator, UnknownTokensWarning
 from .options import check_seed, parse_options
 from .outpaths import check_model_out
-
-#: Where a neural plugin keeps its resumable checkpoint inside ``out``.
-TRAIN_STATE = "train-state"
 
 
 def train(plugin: str, corpus: str | Path | Corpus, *, out: str | Path | None = None, seed: int = 0,
@@ -42,7 +40,7 @@ def train(plugin: str, corpus: str | Path | Corpus, *, out: str | Path | None = 
     if not isinstance(corpus, Corpus):
         corpus = load_corpus(corpus)
     if fresh and out is not None:
-        shutil.rmtree(Path(out) / TRAIN_STATE, ignore_errors=True)
+        shutil.rmtree(Path(out) / modeldir.TRAIN_STATE, ignore_errors=True)
     started = time.perf_counter()
     model = cls.train(corpus, opts, seed=seed, out=Path(out) if out is not None else None)
     seconds = time.perf_counter() - started
@@ -99,64 +97,83 @@ def _warn_if_absurd(model: Generator, text: str, bpc: float) -> None:
         warnings.warn(message, stacklevel=3)
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
-    """The manifest of a model directory, or a clear error saying why it is not one."""
-    try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelDirError(f"{path}: corrupt {MANIFEST} ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT or "plugin" not in manifest:
-        raise ModelDirError(f"{path}: {MANIFEST} is not a textgen model manifest")
-    version = manifest.get("format_version", 1)  # the first manifests did not write it
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ModelDirError(f"{path}: corrupt {MANIFEST} (format_version {version!r} is not a whole number >= 1)")
-    if version > MANIFEST_VERSION:
-        raise ModelDirError(
-            f"{path} uses model format version {version}, newer than this toolkit understands "
-            f"(up to {MANIFEST_VERSION}); it was written by textgen-toolkit {manifest.get('toolkit_version', '?')}. "
-            "Upgrade: pip install --upgrade textgen-toolkit (and the plugin)")
-    return manifest
+@dataclass(frozen=True)
+class Resolved:
+    """A model source and the plugin class that loads it, found before anything is loaded."""
+
+    plugin: Any  #: the generator class
+    path: Path
+    #: The model directory's manifest: load it with ``plugin.load_files``. None: ``plugin.from_pretrained(source)``.
+    manifest: dict[str, Any] | None
+    source: str
 
 
-def load(source: str | Path, *, plugin: str | None = None, device: str = "auto") -> Generator:
-    """Load a model directory (its manifest names the plugin) or a plugin's pretrained source.
+def resolve(source: str | Path, plugin: str | None = None) -> Resolved:
+    """Which plugin loads ``source`` (see `load`), or a `ModelDirError` naming it; nothing is loaded yet.
 
-    ``source`` may be a textgen model directory, a directory a plugin recognises (a
-    Hugging Face checkpoint), or ``PLUGIN:SOURCE`` such as ``gpt2:distilgpt2``.
+    Compare resolves every source first, so a typo in the last one is found before the
+    first model is measured. ``plugin`` restricts the choice.
     """
     path = Path(source).expanduser()
     if plugin is None and not path.exists() and ":" in str(source):
         prefix, _, rest = str(source).partition(":")
         if prefix in registry.plugins():
             plugin, source, path = prefix, rest, Path(rest).expanduser()
-    if path.is_dir() and (path / MANIFEST).exists():
-        manifest = read_manifest(path)
-        name = manifest["plugin"]
-        if plugin is not None and plugin != name:
-            raise ModelDirError(f"{path} is a {name!r} model, not {plugin!r}")
-        try:
-            cls = registry.get(name, manifest.get("distribution"))
-        except PluginError as exc:
-            raise ModelDirError(f"{path} needs plugin {name!r} ({manifest.get('distribution')} "
-                                f"{manifest.get('plugin_version')}): {exc}") from None
-        try:
-            model = cls.load_files(path, manifest, device=device)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelDirError(f"{path}: cannot load {name!r} model ({type(exc).__name__}: {exc})") from None
-        model.training = manifest.get("training", {})
-        return model
-    candidates = [plugin] if plugin else list(registry.plugins())
+    if modeldir.is_model_dir(path):
+        return _model_dir(path, plugin)
     if path.is_dir() or path.is_file():  # a foreign model: a HF checkpoint folder, a markovify JSON file
-        for name in candidates:
-            try:
-                cls = registry.get(name)
-            except PluginError:
-                continue
-            if cls.recognizes(path):
-                return cls.from_pretrained(str(path), device=device)
-        raise ModelDirError(f"{path} is not a textgen model directory (no {MANIFEST}) "
-                            "and no installed plugin recognises it")
+        return Resolved(_recognizer(path, plugin), path, None, str(path))
     if plugin is not None:
-        return registry.get(plugin).from_pretrained(str(source), device=device)
+        return Resolved(registry.get(plugin), path, None, str(source))
     raise ModelDirError(f"no model directory {str(source)!r}; pass a directory written by `textgen train`, "
                         "or PLUGIN:SOURCE for a pretrained source")
+
+
+def _model_dir(path: Path, plugin: str | None) -> Resolved:
+    """The plugin a model directory's manifest names (the distribution it names, when two claim the name)."""
+    manifest = modeldir.read_manifest(path)
+    name = manifest["plugin"]
+    if plugin is not None and plugin != name:
+        raise ModelDirError(f"{path} is a {name!r} model, not {plugin!r}")
+    try:
+        cls = registry.get(name, manifest.get("distribution"))
+    except PluginError as exc:
+        raise ModelDirError(f"{path} needs plugin {name!r} ({manifest.get('distribution')} "
+                            f"{manifest.get('plugin_version')}): {exc}") from None
+    return Resolved(cls, path, manifest, str(path))
+
+
+def _recognizer(path: Path, plugin: str | None) -> Any:
+    """The first installed plugin (or ``plugin``) that recognises a folder or file without a manifest."""
+    for name in [plugin] if plugin else list(registry.plugins()):
+        try:
+            cls = registry.get(name)
+        except PluginError:
+            continue
+        if cls.recognizes(path):
+            return cls
+    raise ModelDirError(f"{path} is not a textgen model directory (no {modeldir.MANIFEST}) "
+                        "and no installed plugin recognises it")
+
+
+def load(source: str | Path, *, plugin: str | None = None, device: str = "auto") -> Generator:
+    """Load a model directory (its manifest names the plugin) or a plugin's pretrained source.
+
+    ``source`` may be a textgen model directory, a directory a plugin recognises (a
+    Hugging Face checkpoint), or ``PLUGIN:SOURCE`` such as ``gpt2:distilgpt2``
+    (`resolve` decides which).
+    """
+    found = resolve(source, plugin)
+    if found.manifest is None:
+        return found.plugin.from_pretrained(found.source, device=device)
+    try:
+        model = found.plugin.load_files(found.path, found.manifest, device=device)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelDirError(f"{found.path}: cannot load {found.manifest['plugin']!r} model "
+                            f"({type(exc).__name__}: {exc})") from None
+    model.training = found.manifest.get("training", {})
+    return model
+
+
+#: Moved to `toolkit.modeldir`; the old names here still work, and warn.
+__getattr__ = moved_names(__name__, {name: f"toolkit.modeldir:{name}" for name in ("read_manifest", "TRAIN_STATE")})

@@ -77,9 +77,9 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
 def reusable(folder: Path, recipe: Recipe, options: dict[str, Any], corpus: Corpus, *,
              seed: int) -> dict[str, Any] | None:
     """The manifest of a model the demo trained before with this corpus, seed and (typed) options, else None."""
-    from .api import read_manifest
+    from .modeldir import MANIFEST, read_manifest
 
-    if not (folder / "textgen.json").is_file():
+    if not (folder / MANIFEST).is_file():
         return None
     try:
         manifest = read_manifest(folder)

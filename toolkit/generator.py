@@ -28,7 +28,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import atomic
+from . import atomic, modeldir
+from ._moved import moved_names
 from .data.corpora import Corpus
 from .errors import PluginError
 from .generation.processors import Processor, SuppressTokens
@@ -36,11 +37,6 @@ from .generation.run import Run
 from .generation.sampling import Sampler, SamplingOptions, Scores, sampling_options
 from .generation.stopping import Criterion, MaxChars, MaxTokens, StopStrings
 from .options import Options, check_seed
-
-#: File that marks a directory as a textgen model and names its plugin.
-MANIFEST = "textgen.json"
-MANIFEST_FORMAT = "textgen-model"
-MANIFEST_VERSION = 1
 
 
 class UnknownTokensWarning(UserWarning):
@@ -418,22 +414,13 @@ class Generator(ABC):
         return charges, Score(nats=nats, chars=len(text), tokens=charges.tokens, unknown=unknown)
 
     def save(self, path: str | Path) -> Path:
-        """Write the model directory atomically: its files plus a manifest naming the plugin."""
+        """Write the model directory atomically: its files plus a manifest naming the plugin (`toolkit.modeldir`)."""
         from .outpaths import check_model_out
-        from .registry import plugin_version
 
         path = check_model_out(path, overwrite=True, flag="save path")  # a model, never the user's own files
         with atomic.directory(path) as tmp:
             extra = self.save_files(tmp)
-            distribution, version = plugin_version(self.name, type(self))
-            from . import __version__
-
-            atomic.write_json(tmp / MANIFEST, {
-                "format": MANIFEST_FORMAT, "format_version": MANIFEST_VERSION,
-                "plugin": self.name, "distribution": distribution, "plugin_version": version,
-                "toolkit_version": __version__, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "training": self.training, **extra,
-            })
+            modeldir.write_manifest(tmp, self.name, type(self), self.training, extra)
         return path
 
 
@@ -509,3 +496,8 @@ def _stop_strings(stop: object) -> list[str]:
         if not s:
             raise ValueError("stop strings must not be empty")
     return stops
+
+
+#: The manifest's constants moved to `toolkit.modeldir`; their old names here still work, and warn.
+__getattr__ = moved_names(__name__, {name: f"toolkit.modeldir:{name}"
+                                     for name in ("MANIFEST", "MANIFEST_FORMAT", "MANIFEST_VERSION")})

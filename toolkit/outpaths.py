@@ -11,7 +11,6 @@ an unwritable place is found at once rather than after the training budget is sp
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -19,10 +18,8 @@ from pathlib import Path
 
 from . import atomic
 from .errors import TextgenError
+from .modeldir import MANIFEST, TRAIN_STATE, peek
 
-#: The manifest file that marks a textgen model directory (also `toolkit.generator.MANIFEST`).
-MODEL_MARKER = "textgen.json"
-MODEL_FORMAT = "textgen-model"
 REPORT_MARKER = "report.json"
 
 
@@ -38,7 +35,7 @@ class _Kind:
     guarded: bool = True  #: replacing one of ours needs ``overwrite`` (a model: hours of training)
 
 
-MODEL = _Kind("model", MODEL_MARKER, frozenset({"train-state"}))
+MODEL = _Kind("model", MANIFEST, frozenset({TRAIN_STATE}))
 REPORT = _Kind("report", REPORT_MARKER, guarded=False)  # a report is rebuilt, reusing what it can
 
 
@@ -92,13 +89,8 @@ def _owner(path: Path, kind: _Kind) -> str | None:
         return None
     if kind is REPORT:
         return "a compare report"
-    try:
-        manifest = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    if not isinstance(manifest, dict) or manifest.get("format") != MODEL_FORMAT:
-        return None
-    return f"a {manifest.get('plugin', '?')!r} model"
+    manifest = peek(path)
+    return None if manifest is None else f"a {manifest.get('plugin', '?')!r} model"
 
 
 def _check_writable(path: Path, text: str, flag: str) -> None:

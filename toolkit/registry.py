@@ -64,6 +64,7 @@ class Plugin:
 
 def _import(plugin: Plugin) -> tuple[Any, str | None]:
     from .generator import Generator
+    from .modeldir import stamp
 
     try:
         cls = plugin.entry_point.load() if plugin.entry_point else None
@@ -77,6 +78,7 @@ def _import(plugin: Plugin) -> tuple[Any, str | None]:
         return None, f"{cls.__name__} does not implement {', '.join(missing)}"
     if cls.name != plugin.name:
         return None, f"{cls.__name__}.name is {cls.name!r}, but it is registered as {plugin.name!r}"
+    stamp(cls, plugin.distribution, plugin.version)  # what its saved models' manifests record
     return cls, None
 
 

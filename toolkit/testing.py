@@ -30,7 +30,8 @@ import pytest
 
 from .api import load
 from .errors import ModelDirError
-from .generator import MANIFEST, Generator
+from .generator import Generator
+from .modeldir import MANIFEST
 
 NatsCheck = Literal["steps", "normalised", "none"]
 

@@ -24,7 +24,7 @@ from files import snapshot
 
 import toolkit
 from toolkit.data.corpora import Corpus
-from toolkit.generator import MANIFEST
+from toolkit.modeldir import MANIFEST
 
 TEXTGEN = Path(sys.executable).with_name("textgen")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

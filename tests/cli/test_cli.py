@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.cli import main
-from toolkit.generator import MANIFEST
+from toolkit.modeldir import MANIFEST
 
 TEXTGEN = Path(sys.executable).with_name("textgen")
 TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 20

@@ -159,7 +159,7 @@ def test_training_records_the_sizing_and_the_users_option_wins(tmp_path, capsys)
     import json
 
     from toolkit.cli import main
-    from toolkit.generator import MANIFEST
+    from toolkit.modeldir import MANIFEST
 
     corpus = tmp_path / "notes.txt"
     corpus.write_text(TEXT)

@@ -15,8 +15,9 @@ For each model, `compare` measures
 
 One file per job: `results` (the records), `report` (the records with their Markdown and
 files), `memory` (the fresh-process probe), `versions`, `sweep` (sampling at each
-temperature), `measure` (one model), `run` (`compare` itself), `sources` (checked first),
-`reuse`, `curves`, `markdown` and `plots`. The ``textgen compare`` command is `toolkit.cli.compare`.
+temperature), `measure` (one model), `run` (`compare` itself; its sources are checked first
+by `toolkit.api.resolve`), `reuse`, `curves`, `markdown` and `plots`. The ``textgen compare``
+command is `toolkit.cli.compare`.
 """
 
 from __future__ import annotations

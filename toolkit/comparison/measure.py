@@ -10,9 +10,10 @@ from .. import registry
 from ..data.corpora import Corpus
 from ..evaluation.metrics import TrainingIndex
 from ..generator import Generator
+from ..modeldir import fingerprint
 from .memory import UNKNOWN
 from .results import ModelResult, TemperatureResult
-from .reuse import fingerprint, recorded_bpc
+from .reuse import recorded_bpc
 from .sweep import Length, sample_temperature
 
 

@@ -7,7 +7,6 @@ with the same split and by the same toolkit version, scoring again would only re
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from .. import __version__
 from ..api import corpus_key
 from ..data.corpora import Corpus
-from ..generator import MANIFEST
+from ..modeldir import fingerprint
 from .results import ModelResult, TemperatureResult
 
 
@@ -42,22 +41,6 @@ def recorded_bpc(training: dict[str, Any], corpus: Corpus) -> tuple[float, int] 
 
 #: The run parameters a previous report's measurements must share to be reused.
 SAME_RUN = ("corpus", "prompts", "samples", "temperatures", "max_tokens", "max_chars", "seed", "max_score_chars")
-
-
-def fingerprint(source: str) -> str | None:
-    """What changes when a model folder changes: its manifest's checksum (a new one on every save),
-    or for a folder without one (a Hugging Face checkpoint) its files' names, sizes and times; else None."""
-    path = Path(source)
-    try:
-        if (path / MANIFEST).is_file():
-            return hashlib.sha256((path / MANIFEST).read_bytes()).hexdigest()
-        if path.is_dir():
-            files = sorted((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
-                           for p in path.rglob("*") if p.is_file())
-            return hashlib.sha256(json.dumps(files).encode()).hexdigest()
-    except OSError:
-        pass
-    return None
 
 
 def previous_results(path: str | Path, parameters: dict[str, Any]) -> dict[str, ModelResult]:

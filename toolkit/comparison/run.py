@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..api import load
+from ..api import load, resolve
 from ..data.corpora import Corpus, load_corpus
 from ..evaluation.metrics import MARKOVIFY_MAX_OVERLAP_RATIO, MARKOVIFY_MAX_OVERLAP_TOTAL, TrainingIndex
 from ..evaluation.references import reference_lines
@@ -25,7 +25,6 @@ from .memory import memory_probe
 from .report import CompareReport
 from .results import FailedModel, ModelResult
 from .reuse import previous_results
-from .sources import check_source
 from .sweep import NGRAM
 from .versions import versions
 
@@ -73,7 +72,7 @@ def _entries(models: Sequence[Entry] | Mapping[str, Entry]) -> tuple[list[str], 
         raise ValueError("give at least one model to compare")
     for entry in entries:
         if not isinstance(entry, Generator):
-            check_source(str(entry))
+            resolve(str(entry))  # a source that would not load is named before any work starts
     return labels, entries
 
 

@@ -21,20 +21,15 @@ from toolkit.data.tokenize import UNK, CharTokenizer
 BOS = "<|endoftext|>"
 
 
-class CharVocab:
-    """One token per character of the training split, ``<unk>`` = 0, BOS last."""
+class CharVocab(CharTokenizer):
+    """The core's `CharTokenizer` (one token per character of the training split, ``<unk>`` = 0, its
+    exact unknown costs), plus BOS, last."""
 
-    level = "char"
-
-    def __init__(self, chars: CharTokenizer) -> None:
-        self.chars = chars
-        self.bos = len(chars)
-        self.size = len(chars) + 1
+    def __init__(self, vocab: Sequence[str]) -> None:
+        super().__init__(vocab)
+        self.bos = len(self.vocab)
+        self.size = self.bos + 1
         self.special_ids = (0, self.bos)  # never sampled
-
-    @classmethod
-    def fit(cls, text: str) -> CharVocab:
-        return cls(CharTokenizer.fit(text))
 
     @classmethod
     def from_hf(cls, backend: Any) -> CharVocab:
@@ -43,30 +38,12 @@ class CharVocab:
         pieces = [piece for piece, _ in vocab]
         if [i for _, i in vocab] != list(range(len(vocab))) or pieces[-1:] != [BOS] or pieces[:1] != [UNK]:
             raise ValueError("tokenizer.json is not a textgen character vocabulary (<unk> first, BOS last)")
-        return cls(CharTokenizer(pieces[:-1]))
-
-    def encode(self, text: str) -> list[int]:
-        return self.chars.encode(text)
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.chars.decode(ids)
-
-    def unknowns(self, text: str) -> list[str]:
-        return self.chars.unknowns(text)
-
-    def unknown_nats(self, text: str) -> float:
-        return self.chars.unknown_nats(text)
-
-    def unknown_spans(self, text: str) -> list[tuple[int, int, float]]:
-        return self.chars.unknown_spans(text)
-
-    def token_ends(self, text: str) -> np.ndarray:
-        return self.chars.token_ends(text)
+        return cls(pieces[:-1])
 
     def hf_tokenizer(self) -> Any:
         from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 
-        vocab = {piece: i for i, piece in enumerate(self.chars.vocab)}
+        vocab = {piece: i for i, piece in enumerate(self.vocab)}
         backend = Tokenizer(models.WordLevel(vocab, unk_token=UNK))
         backend.add_special_tokens([BOS])
         backend.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")

@@ -23,10 +23,11 @@ import numpy as np
 
 from toolkit import atomic
 from toolkit.data.corpora import Corpus
+from toolkit.data.tokenize import CharTokenizer
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import Candidates
 from toolkit.generation.stopping import Criterion, SegmentFilter
-from toolkit.generator import Charges, Generator
+from toolkit.generator import Charges, Generator, Tokenized
 
 from . import chainfile
 from .kneser_ney import KneserNey
@@ -59,7 +60,7 @@ def finished_sentences(tokens: list[int]) -> Iterator[list[int]]:
             start = end + 1
 
 
-class MarkovGenerator(Generator):
+class MarkovGenerator(Tokenized, Generator):
     name = "markov"
     Options = MarkovOptions
     # no suppress_ids: <unk> never follows anything in the chain, so it is never a candidate
@@ -191,14 +192,10 @@ class MarkovGenerator(Generator):
 
     # -- tokens ----------------------------------------------------------------------
 
-    def encode(self, text: str) -> list[int]:
-        return self.level.encode(text)
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.level.decode(ids)
-
-    def unknowns(self, text: str) -> list[str]:
-        return self.level.unknowns(text)
+    @property
+    def tokenizer(self) -> CharTokenizer | WordLevel:
+        """The level's tokenizer, to which `Tokenized` forwards encode, decode and the unknowns."""
+        return self.level.tokenizer
 
     # -- sampling ----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ character chain has one run, the whole text, and no END.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from itertools import chain
@@ -85,15 +86,6 @@ class CharLevel:
         """Padded tokens, positions to predict (character i is target i), and the unknown characters' spelling."""
         starts = np.arange(len(text), dtype=np.int64)
         return (*self.tokens(text), starts, starts + 1, Charges.spans(self.tokenizer.unknown_spans(text)))
-
-    def encode(self, text: str) -> list[int]:
-        return self.tokenizer.encode(text)
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.tokenizer.decode(ids)
-
-    def unknowns(self, text: str) -> list[str]:
-        return self.tokenizer.unknowns(text)
 
     def context(self, history: Sequence[int]) -> tuple[int, ...]:
         return tuple(history[-self.size :])
@@ -197,14 +189,38 @@ class WordLevel:
         where = np.array(spans, dtype=np.int64).reshape(-1, 2)
         return tokens, targets, where[:, 0], where[:, 1], Charges.spans(extra)
 
-    def encode(self, text: str) -> list[int]:
-        """Words of the text's sentences, with END between sentences (and after a finished last one)."""
-        ids: list[int] = []
+    @property
+    def tokenizer(self) -> WordLevel:
+        """A word chain is its own tokenizer (markovify's sentences and words): what `Tokenized` forwards to."""
+        return self
+
+    def placed(self, text: str) -> Iterator[tuple[int, int, str | None]]:
+        """`encode`'s tokens with where each lies in ``text``: every word, and END (None, empty) between sentences."""
+        at = 0
         for i, sentence in enumerate(self.parser.sentence_split(text)):
             if i:
-                ids.append(END_ID)
-            ids.extend(self.index.get(word, UNK_ID) for word in sentence.split())
-        return ids
+                yield at, at, None
+            for word in sentence.split():
+                at = max(text.find(word, at), at)  # a sentence's words are the text's, in order
+                yield at, at + len(word), word
+                at += len(word)
+
+    def encode(self, text: str) -> list[int]:
+        """Words of the text's sentences, with END between sentences (and after a finished last one)."""
+        index = self.index
+        return [END_ID if word is None else index.get(word, UNK_ID) for _, _, word in self.placed(text)]
+
+    def token_ends(self, text: str) -> np.ndarray:
+        return np.array([end for _, end, _ in self.placed(text)], dtype=np.int64)
+
+    def unknown_spans(self, text: str) -> list[tuple[int, int, float]]:
+        """Each word the chain never saw, and its spelling's nats, as `scoring` charges it."""
+        spelling, index = self.whitespace.spelling.spelling_nats, self.index
+        return [(start, end, spelling(word)) for start, end, word in self.placed(text)
+                if word is not None and word not in index]
+
+    def unknown_nats(self, text: str) -> float:
+        return math.fsum(nats for _, _, nats in self.unknown_spans(text))
 
     def decode(self, ids: Sequence[int]) -> str:
         """Each word with the space before it (like GPT-2's tokens), so a continuation joins its prompt;
