@@ -36,11 +36,25 @@ def tiny_shakespeare(quick: bool) -> Corpus:
                   hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
+#: The vector extensions that decide how fast torch's CPU kernels run (AVX2-only vs AVX-512 machines differ ~2x).
+SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile")
+
+
+def cpu_flags() -> str:
+    """Which of `SIMD_FLAGS` this CPU has, from /proc/cpuinfo ("n/a" where there is none)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return "n/a"
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return " ".join(f for f in SIMD_FLAGS if f in flags) or "none of " + " ".join(SIMD_FLAGS)
+
+
 def provenance() -> dict[str, str]:
     """Date, machine, load average and command of this run; take it at the start, before the load is ours."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": f"{cpu_name()}, {os.cpu_count()} cores", "load_average": load,
+            "machine": f"{cpu_name()}, {os.cpu_count()} cores, flags: {cpu_flags()}", "load_average": load,
             "command": shlex.join(["python", *sys.argv])}
 
 

@@ -15,7 +15,8 @@ from typing import Any, Literal
 import streamlit as st
 from pydantic import BaseModel, Field
 
-from toolkit.options import Options, describe
+from toolkit.generation.sampling import SamplingOptions
+from toolkit.options import Options, describe, parse_options
 
 
 class RunOptions(Options):
@@ -29,6 +30,10 @@ class RunOptions(Options):
                            "models alike, so the columns compare the same length of text.")
     seed: int = Field(0, ge=0, description="Sample i uses seed + i: the same seed gives the same text.")
     num_samples: int = Field(2, ge=1, le=20, description="Samples per model; the metrics compare them.")
+
+
+#: A column's settings, parsed: how much to generate, and how to sample it.
+Settings = tuple[RunOptions, SamplingOptions]
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
@@ -81,3 +86,12 @@ def option_inputs(model: type[BaseModel], *, key: str, defaults: dict[str, Any] 
             else:
                 values[name] = None
     return values
+
+
+def parsed(raw_run: dict[str, Any], raw_sampling: dict[str, Any]) -> tuple[Settings | None, str | None]:
+    """The settings, or None and the message saying what is wrong."""
+    try:
+        return (parse_options(RunOptions, raw_run, "setting"),
+                parse_options(SamplingOptions, raw_sampling, "sampling option")), None
+    except ValueError as exc:
+        return None, str(exc)

@@ -21,6 +21,8 @@ from toolkit.generator import Surprisal
 #: Longest text the view colours (a span per character per model).
 MAX_CHARS = 4000
 PASTE = "Paste any text"
+#: The text area's key, and the session-state key of the prompt it last followed (`follow_prompt`).
+TEXT_KEY, FOLLOWED = "surprisal.text", "surprisal.followed"
 #: The colour scale, from no surprise to the scale's top: (fraction, RGB).
 STOPS = ((0.0, (255, 255, 255)), (0.2, (255, 237, 160)), (0.45, (254, 178, 76)), (0.7, (240, 59, 32)),
          (1.0, (128, 0, 38)))
@@ -93,9 +95,23 @@ def generated_texts(sources: dict[str, str]) -> dict[str, str]:
     return texts
 
 
+def follow_prompt(prompt: str) -> str:
+    """Set the text area to ``prompt`` unless the user has edited it; the prompt it last followed.
+
+    A keyed widget keeps its value when its ``value`` argument changes, so the area would keep
+    the first prompt, and its difference from a newly edited prompt would pass for the user's own
+    text (and load and score every model unasked). The area follows the prompt through the
+    session state instead, for as long as it still holds the prompt it was last set to.
+    """
+    state = st.session_state
+    if state.get(TEXT_KEY, state.get(FOLLOWED)) == state.get(FOLLOWED):
+        state[TEXT_KEY] = state[FOLLOWED] = prompt
+    return state[FOLLOWED]
+
+
 def pick_text(sources: dict[str, str], prompt: str) -> tuple[str, bool]:
     """The text to look at (the prompt plus a generated sample, or any pasted text), and whether the user
-    chose it: a sample of a run or an edited text, as opposed to the prompt the page opened with."""
+    chose it: a sample of a run or an edited text, as opposed to the prompt the area follows."""
     generated = generated_texts(sources)
     # keyed by the run's samples, so a new run starts at its first sample, not at the last choice
     choice = st.selectbox("Text", [*generated, PASTE], key=f"surprisal.choice:{hash(tuple(generated.values()))}",
@@ -104,8 +120,9 @@ def pick_text(sources: dict[str, str], prompt: str) -> tuple[str, bool]:
         text = chosen = generated[choice]
         st.html(f'<div style="{BOX}; opacity: 0.8">{escape(text)}</div>')
     else:
-        text = st.text_area("Text to look at", value=prompt, key="surprisal.text", height=110)
-        chosen = text if text != prompt else ""
+        followed = follow_prompt(prompt)
+        text = st.text_area("Text to look at", key=TEXT_KEY, height=110)
+        chosen = text if text != followed else ""
     if len(text) > MAX_CHARS:
         st.caption(f"Showing the first {MAX_CHARS:,} of {len(text):,} characters.")
         text = text[:MAX_CHARS]

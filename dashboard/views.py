@@ -1,4 +1,4 @@
-"""HTML for generated text: the prompt dimmed, the longest copied span marked.
+"""HTML for generated text (the prompt dimmed, the longest copied span marked), and the page's styles.
 
 Text goes through `html.escape` and ``white-space: pre-wrap``, never Markdown, so
 generated asterisks, underscores and blank lines show as they are.
@@ -13,6 +13,25 @@ BOX = ("white-space: pre-wrap; overflow-wrap: anywhere; font-family: ui-monospac
        "margin-bottom: 0.4rem")
 MARK = "background: #ffd54f; color: #000; border-radius: 0.15rem"
 PROMPT = "opacity: 0.55"
+#: Page styles: whole labels in the model picker (its tags wrap instead of being cut off),
+#: one-line column titles, each column's state as a small badge, and the column box.
+CSS = """<style>
+.stMultiSelect [data-baseweb="tag"] { max-width: 100%; flex-shrink: 0; height: auto; }
+.stMultiSelect [data-baseweb="tag"] span { max-width: none; overflow: visible; white-space: normal; }
+.stMultiSelect [data-baseweb="select"] > div { flex-wrap: wrap; max-height: none; overflow: visible; }
+.tg-title { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-weight: 600; }
+.tg-state { font-size: 0.8rem; padding: 0.1rem 0.5rem; border-radius: 0.6rem; display: inline-block;
+            background: rgba(128,128,128,0.15); }
+.tg-state-streaming, .tg-state-loading, .tg-state-queued { background: #dbeafe; color: #1e3a8a; }
+.tg-state-done { background: #dcfce7; color: #14532d; }
+.tg-state-error, .tg-state-stopped { background: #fee2e2; color: #7f1d1d; }
+.tg-stale { background: #fef3c7; color: #78350f; }
+.tg-box { overflow-y: auto; display: flex; flex-direction: column; gap: 0.35rem; }
+.tg-facts { font-size: 0.8rem; opacity: 0.7; }
+.tg-error { background: #fee2e2; color: #7f1d1d; padding: 0.5rem; border-radius: 0.4rem; white-space: pre-wrap; }
+.tg-bar { height: 0.3rem; background: rgba(128,128,128,0.2); border-radius: 0.2rem; }
+.tg-bar > div { height: 100%; background: #3b82f6; border-radius: 0.2rem; }
+</style>"""
 
 
 #: How a newline inside a highlight is drawn: a highlighted line break alone is invisible.

@@ -15,6 +15,8 @@ from toolkit.data.corpora import Corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+#: The canary plugin's own tests run in a process of their own, with warnings as errors (tests/test_canary.py).
+collect_ignore = ["canary"]
 TINY_TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n" * 20
 
 

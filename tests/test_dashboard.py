@@ -217,6 +217,45 @@ def test_quick_train_adds_a_model_from_a_plugins_typed_options(app, models):
     assert any("smoothing" in e.value for e in app.error) and not app.exception
 
 
+
+def one_tab(module: str, model: str) -> None:
+    """One tab module drawn alone on a page, as `AppTest.from_function` runs it (a script: imports inside)."""
+    from importlib import import_module
+
+    import streamlit as st
+
+    from dashboard.forms import RunOptions
+    from toolkit.generation.sampling import SamplingOptions
+
+    sources, prompt = {model: "sharp"}, "First Citizen:\n"
+    shared = (RunOptions(max_chars=20, num_samples=1), SamplingOptions())
+    stop_slot = st.empty()
+    draw = {"sidebar": lambda m: m.sidebar(),
+            "board": lambda m: m.side_by_side(sources, prompt, (shared[0].model_dump(), shared[1].model_dump()),
+                                              shared, None, st.container()),
+            "lens_tab": lambda m: m.temperature_lens(sources, prompt, shared, stop_slot),
+            "compare_tab": lambda m: m.compare_tab(sources, prompt, shared, stop_slot),
+            "surprisal": lambda m: m.surprisal_view(sources, prompt),
+            "curves": lambda m: m.curves_tab(sources)}[module]
+    draw(import_module(f"dashboard.{module}"))
+
+
+@pytest.mark.parametrize(("module", "drawn"), [
+    ("sidebar", lambda at: at.multiselect(key="picked").value),
+    ("board", lambda at: at.button(key="generate").click().run().session_state["results"]),
+    ("lens_tab", lambda at: at.button(key="lens.sweep").click().run().session_state["sweep"]["results"]),
+    ("compare_tab", lambda at: at.button(key="cmp.run")),
+    ("surprisal", lambda at: at.button(key="surprisal.go").click().run().session_state["surprisal.asked"]),
+    ("curves", lambda at: at.dataframe),
+])
+def test_each_tab_module_draws_alone_under_apptest(module, drawn, models, monkeypatch):
+    monkeypatch.setenv(MODELS_ENV, str(models))
+    at = AppTest.from_function(one_tab, args=(module, str(models / "sharp")), default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert drawn(at)
+    assert not at.exception, at.exception
+
+
 # -- helpers --------------------------------------------------------------------------
 
 

@@ -3,16 +3,18 @@
 Trains tiny markov, lstm and gpt2 models beside a folder with a corrupt manifest, one with
 truncated weights and one with no manifest, starts ``textgen dashboard`` on a free port
 and drives Debian's chromium through Playwright (never ``playwright install``). A
-MutationObserver (`dashboard.driver.WATCH_JS`) records every state each column shows.
+MutationObserver (`dashboard_driver.WATCH_JS`) records every state each column shows.
 Covered: no broken model preselected and each named with its reason before any run; the
 loading, streaming and done states; the summary table; metrics tables at one height;
-stale marking; an invalid setting disabling Generate; Stop. Set
+stale marking; an invalid setting disabling Generate; Stop; prompt edits that leave the
+surprisal tab unasked (issue 26). Set
 ``TEXTGEN_DASHBOARD_SCREENSHOT=path.png`` to keep the screenshot somewhere else than the
 test's temporary folder.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -24,21 +26,28 @@ from toolkit import registry
 
 pytest.importorskip("streamlit")
 
-from dashboard.columns import STATES
-from dashboard.driver import (
+from dashboard_driver import (
     FAMILIES,
     WATCH_JS,
     browser,
+    commit_text,
     generate,
     serve,
     set_number,
+    settle,
     train_tiny,
     wait_finished,
     watched,
     why_not,
 )
 
+from dashboard.columns import STATES
+
 PROMPT = "ROMEO:\n"
+#: Two prompt edits, the second beyond ASCII and the Basic Multilingual Plane.
+EDITED_PROMPTS = ("ROMEO:", "Żółć 😀")
+#: A held-out figure no tiny model reaches, written into the manifests after the prompt edits.
+STAMPED_BPC = 7.777
 #: The order a column's states may come in: turns alternate waiting and streaming, so the two rank alike.
 RANK = {"loading": 0, "queued": 1, "streaming": 1, "waiting": 2, "measuring": 3, "done": 4, "error": 4, "stopped": 4}
 
@@ -176,3 +185,48 @@ def check_stop(page) -> None:
     kept = [sum(len(box) - len(PROMPT) for box in page.locator(f".st-key-result-{i} .tg-sample").all_inner_texts())
             for i, state in enumerate(states) if state == "stopped"]
     assert max(kept) > 0 and all(chars < 8 * 20_000 for chars in kept), kept  # what they wrote stays, cut short
+
+
+def test_prompt_edits_load_no_model_until_the_surprisal_tab_is_asked(models, tmp_path):
+    """Issue 26: editing the prompt, twice, loads and scores no model in the (hidden) surprisal tab, whose text
+    follows the prompt; Generate then loads every model itself, so its load times are real ones.
+
+    Whether a model was loaded before Generate is seen without timing: once the edits are done,
+    each manifest's held-out figure is changed on disk, and only a model loaded after that shows it.
+    """
+    from playwright.sync_api import expect
+
+    folder = tmp_path / "models"
+    for family in FAMILIES:
+        shutil.copytree(models / f"{family}-tiny", folder / f"{family}-tiny")
+    with serve(folder) as url, browser() as page:
+        page.goto(url)
+        page.locator(".st-key-prompt textarea").wait_for(timeout=30_000)
+        page.locator(f".st-key-col-{len(FAMILIES) - 1}").wait_for(timeout=30_000)
+        page.evaluate(WATCH_JS)
+        set_number(page, "shared.max_chars", 40)
+        for prompt in EDITED_PROMPTS:
+            settle(page, lambda p=prompt: commit_text(page, "prompt", p))
+            expect(page.locator(".st-key-surprisal")).to_have_count(0)  # no scores
+            expect(page.get_by_text("Generate, paste a text, or press the button")).to_have_count(1)
+            expect(page.locator(".st-key-surprisal-text textarea")).to_have_value(prompt)  # follows the prompt
+        for family in FAMILIES:
+            stamp_manifest(folder / f"{family}-tiny")
+        generate(page)
+        wait_finished(page, len(FAMILIES))
+        texts = [page.locator(f".st-key-result-{i}").inner_text() for i in range(len(FAMILIES))]
+        expect(page.locator(".st-key-surprisal")).to_have_count(1, timeout=30_000)  # a run's sample asks the tab
+    for family, text in zip(FAMILIES, texts, strict=True):
+        assert f"val bpc {STAMPED_BPC}" in text, f"{family} was loaded before Generate: {text!r}"
+        loaded_in = re.search(r"model loaded in ([\d.]+) s", text)
+        assert loaded_in, f"{family}: no load time shown"
+        if family != "markov":  # a first neural model in the dashboard's process imports torch: never 0.00 s
+            assert float(loaded_in.group(1)) > 0, f"{family}: load time {loaded_in.group(1)} s is a cached one"
+
+
+def stamp_manifest(model: Path) -> None:
+    """Write `STAMPED_BPC` as the model's held-out figure, which its column shows once it is loaded."""
+    manifest = model / "textgen.json"
+    record = json.loads(manifest.read_text(encoding="utf-8"))
+    record["training"]["val_bpc"] = STAMPED_BPC
+    manifest.write_text(json.dumps(record), encoding="utf-8")

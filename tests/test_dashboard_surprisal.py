@@ -18,11 +18,11 @@ import pytest
 
 pytest.importorskip("streamlit")
 
+from dashboard_driver import browser, open_tab, serve, why_not
 from streamlit.testing.v1 import AppTest
 
 import toolkit
 from dashboard.columns import ColumnResult
-from dashboard.driver import browser, open_tab, serve, why_not
 from dashboard.forms import RunOptions
 from dashboard.surprisal import colour, legend_html, scale_top, text_html, total_caption
 from toolkit.cli.dashboard import MODELS_ENV
@@ -79,6 +79,22 @@ def test_the_tabs_render_under_apptest(models, monkeypatch):
         bpc = toolkit.load(models / f"markov-{level}").score(TEXT).bpc
         assert f"{bpc:.4f} bits/char" in shown, level
     assert "uniform" in shown and "lzma -9e" in shown  # the curves tab's reference lines
+
+
+def test_the_text_follows_the_prompt_and_nothing_is_scored_until_asked(models, monkeypatch):
+    """Issue 26: a prompt edit is not the user's own text; an edit of the text itself is, and it stays."""
+    monkeypatch.setenv(MODELS_ENV, str(models))
+    app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60).run()
+    for prompt in ("ROMEO:", "Żółć 😀"):
+        app.text_area(key="prompt").set_value(prompt).run()
+        assert not app.exception
+        assert app.text_area(key="surprisal.text").value == prompt
+        assert not app.session_state["surprisal.asked"]
+        assert " bits over " not in " ".join(c.value for c in app.caption)  # no column total
+    app.text_area(key="surprisal.text").set_value(TEXT).run()
+    assert app.session_state["surprisal.asked"] and " bits over " in " ".join(c.value for c in app.caption)
+    app.text_area(key="prompt").set_value("JULIET:").run()
+    assert app.text_area(key="surprisal.text").value == TEXT
 
 
 def test_the_view_offers_the_prompt_and_each_sample_of_the_last_run(models, monkeypatch):

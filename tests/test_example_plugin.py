@@ -105,7 +105,7 @@ def test_fresh_environment_lists_only_the_example_plugin(fresh_env):
     out = run(fresh_env["textgen"], "plugins", "--json", env=env, cwd=tmp)
     assert json.loads(out.stdout) == [
         {"name": "bigram", "distribution": "textgen-bigram", "version": "0.1.0", "ok": True, "error": None,
-         "conflict": []}
+         "incompatible": False, "conflict": []}
     ]
     where = run(fresh_env["python"], "-c", "import toolkit, textgen_bigram; print(toolkit.__file__);"
                 "print(textgen_bigram.__file__)", env=env, cwd=tmp).stdout.split()

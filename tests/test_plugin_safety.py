@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -209,6 +208,9 @@ def test_non_finite_or_non_positive_learning_rates_are_refused_with_the_field_na
     ("markov", {"max_overlap_ratio": "nan"}, "max_overlap_ratio"),
     ("lstm", {"batch_size": str(2**70)}, "batch_size"),
     ("gpt2", {"max_steps": 2**40}, "max_steps"),
+    ("lstm", {"max_flops": "inf"}, "max_flops"),
+    ("gpt2", {"max_tokens": 0}, "max_tokens"),
+    ("gpt2", {"max_tokens": 10_000, "max_seconds": 5}, "max_tokens"),
 ])
 def test_out_of_range_options_are_refused_with_the_field_named(plugin, options, field):
     if plugin not in registry.plugins():
@@ -253,21 +255,3 @@ def test_compare_refuses_a_bad_seed_with_the_same_rule(bigram_model):
 def test_sampling_counts_beyond_a_c_int_are_refused_by_name(bigram_model):
     with pytest.raises(OptionError, match=r"top_k=.*must be at most 2147483647"):
         bigram_model.generate("the", max_tokens=3, top_k=2**70)
-
-
-def test_a_plugin_still_overriding_the_old_nats_is_warned_not_silently_ignored():
-    with pytest.warns(UserWarning, match=r"defines nats\(\), which textgen no longer calls.*token_nats"):
-        class OldStyle(BigramGenerator):
-            def nats(self, text):  # the old interface: the whole text's nats and its token count
-                return 0.0, 0
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-
-        class NewStyle(BigramGenerator):  # token_nats beside a helper called nats is fine
-            def nats(self, ids):
-                return float(self.token_nats(ids).sum())
-
-            def token_nats(self, ids):
-                return super().token_nats(ids)
-    assert OldStyle.name == NewStyle.name == BigramGenerator.name

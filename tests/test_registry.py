@@ -140,3 +140,38 @@ def test_help_and_plugins_do_not_import_torch(args, run_python):
     started = time.perf_counter()
     subprocess.run([str(TEXTGEN), *args], capture_output=True, check=True, timeout=60)
     print(f"textgen {' '.join(args)}: {time.perf_counter() - started:.3f}s wall (in-process {result['seconds']:.3f}s)")
+
+
+def test_a_plugin_needing_a_newer_plugin_api_is_listed_in_one_line():
+    rows = {row["name"]: row for row in json.loads(textgen("plugins", "--json").stdout)}
+    assert rows["future-fixture"]["ok"] is False and rows["future-fixture"]["incompatible"] is True
+    assert rows["oddapi-fixture"]["incompatible"] is False and rows["bigram"]["incompatible"] is False
+    lines = {line.split()[0]: line for line in textgen("plugins").stdout.splitlines()}
+    assert lines["future-fixture"].endswith(
+        f"INCOMPATIBLE: needs plugin API 1.99, but textgen-toolkit {toolkit.__version__} provides plugin API "
+        f"{toolkit.PLUGIN_API_VERSION}")
+    assert lines["oddapi-fixture"].endswith(
+        "BROKEN: OddApiGenerator.requires_api is '>=1.0', not a plugin API version such as '1.0'")
+
+
+def test_training_with_a_plugin_needing_a_newer_plugin_api_is_one_clear_error(tmp_path):
+    (tmp_path / "c.txt").write_text("some text to train on\n" * 10)
+    out = textgen("train", "future-fixture", "--corpus", str(tmp_path / "c.txt"), "--out", str(tmp_path / "m"))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert out.stderr.startswith("textgen: error: plugin 'future-fixture' from textgen-broken-fixture 0.1.0 is "
+                                 "incompatible: needs plugin API 1.99, but textgen-toolkit")
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_plugin_runs_on_the_api_version_it_needs_and_every_later_minor_one():
+    major, minor = (int(part) for part in toolkit.PLUGIN_API_VERSION.split("."))
+
+    def problem(needed: str | None) -> str | None:
+        return registry.api_problem(type("Needs", (), {"requires_api": needed}))
+
+    for fits in (None, f"{major}.0", f"{major}.{minor}"):
+        assert problem(fits) is None, fits
+    for newer in (f"{major}.{minor + 1}", f"{major + 1}.0"):
+        assert problem(newer) == (f"needs plugin API {newer}, but textgen-toolkit {toolkit.__version__} provides "
+                                  f"plugin API {toolkit.PLUGIN_API_VERSION}")
+    assert problem(f"{major - 1}.9") is not None, "a new major version removes what the old one had"

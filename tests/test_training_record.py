@@ -28,7 +28,9 @@ TINY = {
     "lstm": {**NEURAL, "embedding_size": 16, "hidden_size": 32, "seq_len": 16},
     "gpt2": {**NEURAL, "layers": 1, "heads": 2, "width": 16, "context": 16},
 }
-CURVE_KEYS = {"seconds", "tokens", "chars", "val_bpc_estimate"}
+CURVE_KEYS = {"seconds", "tokens", "chars", "flops", "val_bpc_estimate"}
+COMPUTE_KEYS = {"flops_per_token", "formula", "flops", "flops_per_second", "tokens_per_second", "kind", "budget",
+                "machine"}
 
 
 def test_the_validation_split_holds_unseen_characters():
@@ -67,9 +69,26 @@ def test_training_records_curve_and_reuse_key(plugin):
         assert training["stopped"].startswith("stopped at ")
     assert {"name", "sha256", "split"} <= set(training["corpus"])
     assert training["corpus"]["sha256"] == CORPUS.sha256 or not CORPUS.sha256
+    _check_compute(plugin, training)
     assert training["corpus"]["split"]["val_fraction"] == CORPUS.val_fraction
     assert training["toolkit_version"] == toolkit.__version__
     assert training["resumed_from"] is None
+
+
+def _check_compute(plugin: str, training: dict) -> None:
+    """``training["compute"]`` as the agreed schema has it; the curve's last FLOPs are the total."""
+    compute = training["compute"]
+    assert set(compute) == COMPUTE_KEYS and compute["formula"]
+    assert compute["flops"] == training["curve"][-1]["flops"] == training["curve"][-1]["tokens"] * \
+        compute["flops_per_token"] > 0
+    assert compute["flops_per_second"] == pytest.approx(compute["tokens_per_second"] * compute["flops_per_token"])
+    assert set(compute["machine"]) == {"cpu", "threads", "device"} and compute["machine"]["device"] == "cpu"
+    if plugin == "markov":  # a point at its counting cost: one update per n-gram order (1 .. 4) per token
+        assert compute["kind"] == "counting" and compute["flops_per_token"] == 4
+        assert compute["budget"] == {"unit": "tokens", "value": training["curve"][0]["tokens"]}
+    else:
+        assert compute["kind"] == "training" and compute["budget"] == {"unit": "steps", "value": 12}
+        assert compute["machine"]["threads"] >= 1
 
 
 def _interrupted(tmp_path, monkeypatch, at: int = 6) -> None:

@@ -10,6 +10,8 @@ from importlib import import_module
 from typing import Any
 
 __version__ = "0.1.0"
+#: The plugin API (docs/plugins.md, "The plugin API"), MAJOR.MINOR: a minor version adds, a major one removes.
+PLUGIN_API_VERSION = "1.1"
 
 _API = {
     "load": "toolkit.api", "train": "toolkit.api", "load_corpus": "toolkit.data.corpora",
@@ -21,8 +23,8 @@ _API = {
 }
 
 __all__ = [  # noqa: RUF022 - grouped as _API is
-    "__version__", "load", "train", "load_corpus", "Corpus", "Generator", "Tokenized", "Completion", "Score",
-    "SamplingOptions", "Candidates", "Options", "TextgenError", "plugins", "compare",
+    "__version__", "PLUGIN_API_VERSION", "load", "train", "load_corpus", "Corpus", "Generator", "Tokenized",
+    "Completion", "Score", "SamplingOptions", "Candidates", "Options", "TextgenError", "plugins", "compare",
 ]
 
 

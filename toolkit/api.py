@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, modeldir, registry
-from ._moved import moved_names
+from ._compat import moved_names
 from .data.corpora import Corpus, load_corpus
 from .data.heldout import SLICE_CHARS, slice_bpc
 from .errors import ModelDirError, PluginError
 from .generator import Generator, UnknownTokensWarning
+from .machine import cpu_name
 from .options import check_seed, parse_options
 from .outpaths import check_model_out
 
@@ -25,7 +26,10 @@ def train(plugin: str, corpus: str | Path | Corpus, *, out: str | Path | None = 
           overwrite: bool = False, fresh: bool = False, **options: Any) -> Generator:
     """Train ``plugin`` on ``corpus`` (a name, a path or a `Corpus`), score it, save it to ``out``.
 
-    ``options`` are the plugin's typed options (``textgen options PLUGIN`` lists them).
+    ``options`` are the plugin's typed options (``textgen options PLUGIN`` lists them); a
+    neural plugin's budget is ``max_seconds`` (this machine's time), or ``max_flops``,
+    ``max_tokens`` or ``max_steps``, which give the same model on any machine for the same
+    seed and thread count. ``model.training["compute"]`` records the FLOPs counted.
     The held-out bits per character is in ``model.training["val_bpc"]``: the whole
     validation split scored by `Generator.score`, as ``textgen score --corpus`` does.
     ``out`` must be new, empty, an interrupted run's folder, or (with ``overwrite``) a
@@ -67,11 +71,23 @@ def corpus_key(corpus: Corpus) -> dict[str, Any]:
 
 
 def _build_point(model: Generator, corpus: Corpus, seconds: float) -> None:
-    """A plugin that trains in one go (a Markov chain) records its build as the curve's one point."""
+    """A plugin that trains in one go (a Markov chain) records its build as the curve's one point.
+
+    The point sits at the build's counting cost (`Generator.counting_cost`), ``kind: "counting"``
+    in ``training["compute"]``: operations of a one-pass count, not gradient-training FLOPs.
+    """
     estimate, described = slice_bpc(model, corpus.val, SLICE_CHARS)
-    model.training["curve"] = [{"seconds": seconds, "tokens": len(model.encode(corpus.train)),
-                                "chars": len(corpus.train), "val_bpc_estimate": estimate}]
+    tokens = len(model.encode(corpus.train))
+    per_token, formula = model.counting_cost()
+    model.training["curve"] = [{"seconds": seconds, "tokens": tokens, "chars": len(corpus.train),
+                                "flops": tokens * per_token, "val_bpc_estimate": estimate}]
     model.training["curve_slice"] = described
+    model.training["compute"] = {
+        "kind": "counting", "flops_per_token": per_token, "formula": formula, "flops": tokens * per_token,
+        "flops_per_second": tokens * per_token / seconds if seconds > 0 else 0.0,
+        "tokens_per_second": tokens / seconds if seconds > 0 else 0.0,
+        "budget": {"unit": "tokens", "value": tokens},
+        "machine": {"cpu": cpu_name(), "threads": 1, "device": "cpu"}}
 
 
 def _warn_if_absurd(model: Generator, text: str, bpc: float) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import registry
-from ._moved import moved_names
+from ._compat import moved_names
 from .comparison import compare, table
 from .data.corpora import Corpus, load_corpus
 from .errors import ModelDirError, PluginError

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import atomic, modeldir
-from ._moved import moved_names
+from ._compat import adapt_old_hooks, moved_names
 from .data.corpora import Corpus
 from .errors import PluginError
 from .generation.processors import Processor, SuppressTokens
@@ -182,18 +182,27 @@ class Generator(ABC):
     Options: ClassVar[type[Options]] = Options
     #: Token ids never sampled, such as ``<unk>``.
     suppress_ids: Sequence[int] = ()
+    #: The plugin API version the plugin needs, "MAJOR.MINOR" (`toolkit.PLUGIN_API_VERSION`); None: any.
+    requires_api: ClassVar[str | None] = None
+    #: Whether `score` calls the first release's ``nats(text)`` (set by `toolkit._compat.adapt_old_hooks`).
+    _old_nats: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.training: dict[str, Any] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Warn about a method of the old interface that scoring no longer calls (it would be silently unused)."""
+        """Keep a first-release plugin's renamed hooks working, with a DeprecationWarning (`toolkit._compat`)."""
         super().__init_subclass__(**kwargs)
-        if "nats" in vars(cls) and "token_nats" not in vars(cls):
-            warnings.warn(f"{cls.__module__}.{cls.__qualname__} defines nats(), which textgen no longer calls: "
-                          "scoring uses token_nats(ids), each token's nats as an array (the default steps "
-                          "through advance, slower); rename and adapt it (docs/plugins.md)",
-                          UserWarning, stacklevel=2)
+        adapt_old_hooks(cls)
+
+    def counting_cost(self) -> tuple[float, str]:
+        """Operations per training token of a model built in one pass (no gradient training), and the formula.
+
+        `toolkit.train` records such a model's build as one curve point at this cost
+        (``training["compute"]``, kind "counting"), so it sits on the FLOPs axis beside the
+        neural curves, stated as counting rather than training. A count model states its own.
+        """
+        return 1.0, "one count update per token (the default for a model built in one pass)"
 
     # -- what a plugin implements -----------------------------------------------------
 
@@ -386,6 +395,9 @@ class Generator(ABC):
 
     def score(self, text: str) -> Score:
         """Bits per character of ``text`` under the model (temperature 1, no filtering)."""
+        if self._old_nats:  # a first-release plugin's own whole-text nats(text), as that release scored
+            nats, tokens = self.nats(_scorable(text))
+            return self._score(text, float(nats), int(tokens), stacklevel=4)
         return self._charged(text)[1]
 
     def surprisal(self, text: str) -> Surprisal:
@@ -399,19 +411,20 @@ class Generator(ABC):
 
     def _charged(self, text: str) -> tuple[Charges, Score]:
         """The text's charges and their score, checked; warns once about unknown pieces."""
-        _check_text("text", text)
-        if not text:
-            raise ValueError("cannot score an empty text")
-        charges = self.charges(text)
+        charges = self.charges(_scorable(text))
         if not len(charges.nats) == len(charges.starts) == len(charges.ends):
             raise PluginError(f"plugin {self.name!r} gave {len(charges.nats)} charges but "
                               f"{len(charges.starts)} starts and {len(charges.ends)} ends")
-        nats = charges.total
+        return charges, self._score(text, charges.total, charges.tokens, stacklevel=5)
+
+    def _score(self, text: str, nats: float, tokens: int, *, stacklevel: int) -> Score:
+        """The checked `Score` of ``text``; warns once about its unknown pieces, at the user's call."""
         if math.isnan(nats) or nats < 0:
             raise PluginError(f"plugin {self.name!r} scored {text[:20]!r}... as {nats} nats")
         unknown = self.unknowns(text)
-        self._warn_unknown(unknown, "the scored text", "each charged as <unk> plus its spelling", stacklevel=4)
-        return charges, Score(nats=nats, chars=len(text), tokens=charges.tokens, unknown=unknown)
+        self._warn_unknown(unknown, "the scored text", "each charged as <unk> plus its spelling",
+                           stacklevel=stacklevel)
+        return Score(nats=nats, chars=len(text), tokens=tokens, unknown=unknown)
 
     def save(self, path: str | Path) -> Path:
         """Write the model directory atomically: its files plus a manifest naming the plugin (`toolkit.modeldir`)."""
@@ -473,6 +486,14 @@ def _check_text(name: str, value: object) -> None:
     if not isinstance(value, str):
         hint = "; decode bytes first, e.g. value.decode('utf-8')" if isinstance(value, bytes | bytearray) else ""
         raise TypeError(f"{name} must be a str, got {type(value).__name__}{hint}")
+
+
+def _scorable(text: str) -> str:
+    """``text``, refused unless it is a non-empty str."""
+    _check_text("text", text)
+    if not text:
+        raise ValueError("cannot score an empty text")
+    return text
 
 
 def _check_count(name: str, value: object, least: int) -> None:

@@ -69,8 +69,15 @@ class TrainingOptions(Options):
     min_lr: float | None = Field(None, ge=0, description="Learning rate at the end of the cosine decay "
                                                          "(default lr/10).")
     grad_clip: float = Field(1.0, gt=0, description="Maximum global gradient norm.")
-    max_steps: int | None = Field(None, ge=1, description="Optimizer steps (default 2000 unless max_seconds is set).")
-    max_seconds: float | None = Field(None, gt=0, description="Training time budget in seconds.")
+    max_steps: int | None = Field(None, ge=1, description="Optimizer steps (default 2000 unless another budget "
+                                                          "is set).")
+    max_seconds: float | None = Field(None, gt=0, description="Training time budget in seconds: what this machine "
+                                                               "trains in that time (not reproducible elsewhere).")
+    max_tokens: int | None = Field(None, ge=1, description="Training budget in tokens (whole steps, rounded down): "
+                                                           "the same model on any machine.")
+    max_flops: float | None = Field(None, gt=0, description="Training budget in FLOPs, the model's stated count per "
+                                                            "token times tokens (whole steps, rounded down): the same "
+                                                            "model on any machine, comparable across families.")
     patience: int | None = auto("Stop after this many validations without a new best held-out figure (0: never)",
                                 how=f"{DEFAULT_PATIENCE}, the validations spread over the budget", ge=0)
     device: Device = Field("auto", description="Where to train and run (bf16 on CUDA).")
@@ -86,6 +93,23 @@ class TrainingOptions(Options):
         if self.min_lr is not None and peak is not None and self.min_lr > peak:
             raise ValueError(f"min_lr ({self.min_lr}) must not exceed lr ({peak})")
         return self
+
+    @model_validator(mode="after")
+    def _one_kind_of_budget(self) -> TrainingOptions:
+        """A compute budget reproduces and a seconds budget does not; both at once would be neither."""
+        if self.max_seconds is not None and (self.max_flops is not None or self.max_tokens is not None):
+            given = "max_flops" if self.max_flops is not None else "max_tokens"
+            raise ValueError(f"give max_seconds or {given}, not both: {given} trains the same model on any machine "
+                             "(validations count steps), max_seconds what this machine trains in that time")
+        return self
+
+    def budget(self) -> dict[str, Any]:
+        """The budget fields `toolkit.neural.TrainConfig` takes; none set: `DEFAULT_STEPS` steps."""
+        given = {"max_steps": self.max_steps, "max_seconds": self.max_seconds, "max_tokens": self.max_tokens,
+                 "max_flops": self.max_flops}
+        if all(value is None for value in given.values()):
+            given["max_steps"] = DEFAULT_STEPS
+        return given
 
 
 def check_seed(seed: Any, what: str = "seed") -> int:

@@ -16,6 +16,7 @@ the plugin, its distribution and the method, for the CLI's one-line error.
 from __future__ import annotations
 
 import os
+import re
 import traceback
 from dataclasses import dataclass, field
 from functools import cache
@@ -39,13 +40,18 @@ class Plugin:
     rivals: list[Plugin] = field(default_factory=list, repr=False)
     _class: Any = field(default=None, repr=False)
     _error: str | None = field(default=None, repr=False)
+    #: Whether the error is that the plugin needs a plugin API this toolkit does not provide.
+    _incompatible: bool = field(default=False, repr=False)
 
     def load(self) -> Any:
         """Import the plugin's class, or raise `PluginError` saying what went wrong."""
         if self._class is None and self._error is None:
             self._class, self._error = _import(self)
+            if self._class is not None and (needs := api_problem(self._class)):
+                self._class, self._error, self._incompatible = None, needs, True
         if self._error is not None:
-            raise PluginError(f"plugin {self.name!r} from {self.distribution} {self.version} is broken: {self._error}")
+            what = "is incompatible" if self._incompatible else "is broken"
+            raise PluginError(f"plugin {self.name!r} from {self.distribution} {self.version} {what}: {self._error}")
         return self._class
 
     def status(self) -> dict[str, Any]:
@@ -54,7 +60,7 @@ class Plugin:
         except PluginError:
             pass
         return {"name": self.name, "distribution": self.distribution, "version": self.version,
-                "ok": self._error is None, "error": self._error,
+                "ok": self._error is None, "error": self._error, "incompatible": self._incompatible,
                 "conflict": [f"{r.distribution} {r.version}" for r in self.rivals]}
 
     @property
@@ -78,8 +84,32 @@ def _import(plugin: Plugin) -> tuple[Any, str | None]:
         return None, f"{cls.__name__} does not implement {', '.join(missing)}"
     if cls.name != plugin.name:
         return None, f"{cls.__name__}.name is {cls.name!r}, but it is registered as {plugin.name!r}"
+    if cls.requires_api is not None and _api_version(cls.requires_api) < (0, 0):
+        return None, f"{cls.__name__}.requires_api is {cls.requires_api!r}, not a plugin API version such as '1.0'"
     stamp(cls, plugin.distribution, plugin.version)  # what its saved models' manifests record
     return cls, None
+
+
+def api_problem(cls: Any) -> str | None:
+    """Why ``cls`` cannot run on this toolkit's plugin API, or None if it can (docs/plugins.md, "The plugin API").
+
+    A plugin may declare the plugin API version it needs as ``requires_api = "MAJOR.MINOR"``
+    (a class attribute). It runs on the same major version from that minor on: a new minor
+    version only adds, a new major version removes or changes.
+    """
+    from . import PLUGIN_API_VERSION, __version__
+
+    needed = cls.requires_api
+    wanted, have = _api_version(needed), _api_version(PLUGIN_API_VERSION)
+    if needed is None or (wanted[0] == have[0] and wanted[1] <= have[1]):
+        return None
+    return f"needs plugin API {needed}, but textgen-toolkit {__version__} provides plugin API {PLUGIN_API_VERSION}"
+
+
+def _api_version(text: object) -> tuple[int, int]:
+    """``(major, minor)`` of a version such as ``"1.0"``; (-1, -1) for anything else."""
+    match = re.fullmatch(r"(\d+)\.(\d+)", text) if isinstance(text, str) else None
+    return (int(match[1]), int(match[2])) if match else (-1, -1)
 
 
 def _enabled() -> set[str] | None:
@@ -168,7 +198,7 @@ def plugin_version(name: str, cls: type | None = None) -> tuple[str, str]:
 PLUGIN_METHODS = frozenset({
     "encode", "decode", "begin", "advance", "begin_rows", "token_nats", "token_ends", "unknown_charges", "charges",
     "unknowns", "unknown_nats", "logits_processors", "stopping_criteria", "info", "save_files", "load_files", "train",
-    "from_pretrained", "recognizes",
+    "from_pretrained", "recognizes", "nats", "reject_segment",  # the last two: first-release hooks (toolkit._compat)
 })
 
 

@@ -1,4 +1,4 @@
-"""Moved to `toolkit.neural.sizing` (each plugin now owns its table); an alias that warns (toolkit._moved)."""
-from ._moved import moved
+"""Moved to `toolkit.neural.sizing`, each plugin owning its table; an alias until 1.0 (toolkit._compat)."""
+from toolkit._compat import moved
 
-moved(__name__, "toolkit.neural.sizing")
+moved(__name__)

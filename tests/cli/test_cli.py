@@ -64,6 +64,20 @@ def test_train_json_reports_val_bpc(cli, corpus_file, tmp_path):
 def test_train_plain_output(cli, corpus_file, tmp_path):
     code, out, _ = cli("train", "bigram", "--corpus", corpus_file, "--out", tmp_path / "m")
     assert code == 0 and "bits per character" in out and str(tmp_path / "m") in out
+    assert "counting operations (1 per token: one count update per token" in out  # a one-pass build's cost
+
+
+def test_train_max_flops_trains_to_the_budget_and_says_so(cli, corpus_file, tmp_path):
+    pytest.importorskip("torch")
+    tiny = ["-o", "hidden_size=16", "-o", "embedding_size=8", "-o", "batch_size=4", "-o", "seq_len=16",
+            "-o", "eval_tokens=256", "-o", "cpu_threads=1", "--device", "cpu"]
+    code, out, err = cli("train", "lstm", "--corpus", corpus_file, "--out", tmp_path / "m", "--max-flops", "2e8",
+                         *tiny)
+    assert code == 0, err
+    compute = json.loads((tmp_path / "m" / MANIFEST).read_text())["training"]["compute"]
+    assert compute["budget"] == {"unit": "flops", "value": 2e8} and compute["flops"] <= 2e8
+    assert compute["flops"] > 2e8 - 4 * 16 * compute["flops_per_token"]  # whole steps, rounded down
+    assert "compute: " in out and "training FLOPs" in out and "budget flops=2e+08" in out
 
 
 def test_generate_json_gives_samples(cli, trained):
@@ -245,6 +259,24 @@ def test_compare_takes_a_prompt_from_a_file(cli, trained, corpus_file, tmp_path)
                          "--temperatures", "1", "--max-tokens", "5", "--json")
     assert code == 0, err
     assert "the dog" in json.dumps(json.loads(out))
+
+
+@pytest.mark.parametrize(("flags", "fragment"), [
+    (["--max-flops", "0"], "max_flops=0.0: Input should be greater than 0"),
+    (["--max-flops=-1e9"], "max_flops=-1000000000.0"),
+    (["--max-flops", "nan"], "max_flops"),
+    (["--max-flops", "1e9", "--max-seconds", "5"], "give max_seconds or max_flops, not both"),
+])
+def test_train_refuses_a_bad_flop_budget_in_one_line(cli, corpus_file, tmp_path, flags, fragment):
+    pytest.importorskip("torch")
+    code, _, err = cli("train", "lstm", "--corpus", corpus_file, "--out", tmp_path / "m", *flags)
+    one_line_error(code, err, fragment)
+    assert not (tmp_path / "m" / MANIFEST).exists()
+
+
+def test_train_max_flops_does_not_apply_to_a_count_model(cli, corpus_file, tmp_path):
+    code, _, err = cli("train", "bigram", "--corpus", corpus_file, "--out", tmp_path / "m", "--max-flops", "1e9")
+    one_line_error(code, err, "--max-flops does not apply to bigram")
 
 
 def test_overwrite_replaces_a_model_and_an_interrupted_run_is_resumed_into(cli, trained, corpus_file, tmp_path):

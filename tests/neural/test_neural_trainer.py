@@ -77,9 +77,12 @@ def test_same_seed_same_weights():
     assert all(torch.equal(runs[0][0][k], runs[1][0][k]) for k in runs[0][0])
 
 
-def test_interrupt_saves_and_resume_continues_exactly(tmp_path, capsys):
+@pytest.mark.parametrize("budget", [{}, {"max_steps": None, "eval_every": None,
+                                         "max_flops": 40 * 4 * 8 * Recurrent().flops_per_token()}])
+def test_interrupt_saves_and_resume_continues_exactly(tmp_path, capsys, budget):
+    """Under a step budget or a FLOP budget alike, a resumed run ends where the uninterrupted one does."""
     whole = Recurrent()
-    fit(whole, PATTERN, PATTERN[:300], config())
+    fit(whole, PATTERN, PATTERN[:300], config(**budget))
 
     def interrupt(step, record):
         if step == 23:
@@ -87,11 +90,11 @@ def test_interrupt_saves_and_resume_continues_exactly(tmp_path, capsys):
 
     task = Recurrent()
     with pytest.raises(KeyboardInterrupt):
-        fit(task, PATTERN, PATTERN[:300], config(), checkpoint_dir=tmp_path / "ckpt", callback=interrupt)
+        fit(task, PATTERN, PATTERN[:300], config(**budget), checkpoint_dir=tmp_path / "ckpt", callback=interrupt)
     _, meta = read_checkpoint(tmp_path / "ckpt")
     assert meta["step"] == 23
     task = Recurrent()  # a fresh process would start from new weights
-    result = fit(task, PATTERN, PATTERN[:300], config(), checkpoint_dir=tmp_path / "ckpt")
+    result = fit(task, PATTERN, PATTERN[:300], config(**budget), checkpoint_dir=tmp_path / "ckpt")
     assert result.resumed_from == 23 and result.steps == 40
     assert "resuming from step 23 of a run interrupted at" in capsys.readouterr().err
     assert all(torch.equal(weights(whole)[k], weights(task)[k]) for k in weights(task))
@@ -186,7 +189,8 @@ def test_optimizer_state_round_trip():
 
 
 @pytest.mark.parametrize(("name", "value"), [("batch_size", 0), ("lr", -1.0), ("seq_len", 0), ("device", "tpu"),
-                                             ("batching", "shuffled"), ("max_steps", None)])
+                                             ("batching", "shuffled"), ("max_steps", None),
+                                             ("max_flops", 0.0), ("max_tokens", -5)])
 def test_bad_config_names_parameter(name, value):
     with pytest.raises(ValueError, match=name if value is not None else "budget"):
         config(**{name: value})
@@ -202,12 +206,74 @@ def test_curve_points_are_dense_early_and_count_what_was_seen():
                  train_chars=3200)
     steps = [h["step"] for h in result.history]
     assert steps == [2, 4, 8, 16, 32]
-    assert [set(p) for p in result.curve] == [{"seconds", "tokens", "chars", "val_bpc_estimate"}] * 5
+    assert [set(p) for p in result.curve] == [{"seconds", "tokens", "chars", "flops", "val_bpc_estimate"}] * 5
     assert [p["tokens"] for p in result.curve] == [s * 4 * 8 for s in steps]
+    per_token = Recurrent().flops_per_token()
+    assert [p["flops"] for p in result.curve] == [s * 4 * 8 * per_token for s in steps]
     assert [p["chars"] for p in result.curve] == [s * 4 * 8 * 2 for s in steps]  # 3200 chars in 1600 tokens
     seconds = [p["seconds"] for p in result.curve]
     assert seconds == sorted(seconds)
     assert result.curve[-1]["val_bpc_estimate"] < result.curve[0]["val_bpc_estimate"]
+
+
+def test_default_flops_count_the_weights_that_multiply_not_the_lookups():
+    task = Bigram()  # a 6 x 16 embedding (a lookup) and a 16 -> 6 linear layer
+    assert task.flops_per_token() == 6 * (16 * 6 + 6)
+
+
+class Counted(Bigram):
+    """A third-party task stating its own count."""
+
+    flops_formula = "1,000 per token, for the test"
+
+    def flops_per_token(self):
+        return 1000.0
+
+
+@pytest.mark.parametrize(("budget", "steps", "unit"), [({"max_flops": 1000 * 32 * 25.5}, 25, "max_flops"),
+                                                        ({"max_tokens": 32 * 30}, 30, "max_tokens"),
+                                                        ({"max_flops": 1e12, "max_steps": 12}, 12, "max_steps")])
+def test_a_token_or_flop_budget_buys_whole_steps_and_is_recorded(budget, steps, unit):
+    """A compute budget becomes steps before the first one (rounded down); the tightest budget wins."""
+    result = fit(Counted(), PATTERN, PATTERN[:100], config(**{"max_steps": None, "eval_every": None,
+                                                              "batching": "random", **budget}))
+    assert result.steps == steps and result.stopped == unit
+    compute = result.manifest()["compute"]
+    assert compute["flops"] == steps * 32 * 1000.0 == result.curve[-1]["flops"]
+    assert compute["formula"] == Counted.flops_formula and compute["kind"] == "training"
+    assert compute["budget"] == {"unit": unit.removeprefix("max_"), "value": budget[unit]}
+    assert compute["flops_per_second"] == pytest.approx(compute["tokens_per_second"] * 1000.0)
+    assert compute["machine"]["device"] == "cpu" and compute["machine"]["threads"] >= 1
+    assert f"budget {unit}=" in result.message
+
+
+@pytest.mark.parametrize("make", [Bigram, Recurrent])
+def test_a_compute_budget_reproduces_with_the_clock_out_of_the_loop(make, monkeypatch):
+    """Validations, early stopping and the schedule count steps under a FLOP budget: a clock running at
+    different speeds (a slower machine) changes nothing, down to the last bit."""
+    from toolkit.neural import trainer
+
+    runs, real = [], time.perf_counter
+    for speed in (1.0, 1000.0):
+        monkeypatch.setattr(trainer.time, "perf_counter", lambda speed=speed: real() * speed)
+        task = make()
+        per_step = 4 * 8 * task.flops_per_token()
+        result = fit(task, PATTERN, PATTERN[:300], config(max_steps=None, max_flops=per_step * 60, eval_every=None,
+                                                          patience=3, cpu_threads=1), val_chars=300)
+        runs.append(([(h["step"], h["val_bpc_estimate"]) for h in result.history], result.best_val_bpc_estimate,
+                     weights(task)))
+    assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
+    assert [step for step, _ in runs[0][0]][-1] <= 60
+    assert all(torch.equal(runs[0][2][k], runs[1][2][k]) for k in runs[0][2])
+
+
+def test_a_flop_budget_needs_a_positive_count():
+    class Free(Bigram):
+        def flops_per_token(self):
+            return 0.0
+
+    with pytest.raises(ValueError, match="flops_per_token"):
+        fit(Free(), PATTERN, PATTERN[:100], config(max_steps=None, max_flops=1e6, batching="random"))
 
 
 def test_estimate_charges_unknown_characters_like_score():

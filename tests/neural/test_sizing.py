@@ -17,6 +17,7 @@ from toolkit.neural.sizing import (
     SMALL_CORPUS,
     Sizing,
     apply,
+    budget_steps,
     choose,
     fit_to_corpus,
     next_size_up,
@@ -71,6 +72,20 @@ def test_steps_budget_and_default(family):
     assert (few.name, many.name) == ("cpu-short", "cpu-long")
     # seconds win over steps: the wall clock is the hard limit
     assert choose(TABLES[family], seconds=30, steps=100_000, corpus_chars=LARGE, device="cpu")[0].name == "cpu-short"
+
+
+@pytest.mark.parametrize("family", list(TABLES))
+def test_a_token_or_flop_budget_picks_the_row_by_the_steps_it_buys(family):
+    table = TABLES[family]
+    short = next(r for r in table.rows if r.name == "cpu-short")
+    per_step = short.values["batch_size"] * short.values.get("seq_len", short.values.get("context"))
+    assert budget_steps(table, short.values, tokens=per_step * 100) == 100
+    assert budget_steps(table, short.values, flops=per_step * 6 * table.weights(short.values) * 100) == 100
+    assert budget_steps(table, short.values, steps=50, tokens=per_step * 100) == 50  # the tightest wins
+    few, why = choose(table, seconds=None, steps=None, tokens=per_step * 100, corpus_chars=LARGE, device="cpu")
+    many, _ = choose(table, seconds=None, steps=None, flops=1e18, corpus_chars=LARGE, device="cpu")
+    assert (few.name, many.name) == ("cpu-short", "cpu-long")
+    assert why.startswith(f"100 step budget (max_tokens={per_step * 100}) on cpu")
 
 
 def test_cuda_picks_gpu_sizes_and_nanogpt_shape():

@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    warnings.simplefilter("default")
+    if not sys.warnoptions:  # -W or PYTHONWARNINGS decide, else every warning once but deprecations, which are
+        warnings.simplefilter("default")  # for plugin authors (their tests show them), not for the user
+        warnings.simplefilter("ignore", DeprecationWarning)
     warnings.formatwarning = lambda msg, cat, *a, **k: f"textgen: warning: {msg}\n"
     debug = args.debug or os.environ.get("TEXTGEN_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
     try:

@@ -31,7 +31,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_model_out(args.out, overwrite=args.overwrite)  # before any time is spent
     options: dict[str, Any] = parse_pairs(args.option)
     known = registry.get(args.plugin).Options.model_fields
-    for key in ("level", "max_seconds", "device"):
+    for key in ("level", "max_seconds", "max_flops", "device"):
         if getattr(args, key) is None:
             continue
         if key not in known:
@@ -53,7 +53,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         for part in ("sizing", "sentences"):  # what the plugin chose from the corpus, and why
             if part in result:
                 print(result[part]["summary"])
+        if "compute" in result:
+            print(compute_line(result["compute"]))
     return 0
+
+
+def compute_line(compute: dict[str, Any]) -> str:
+    """The training summary's compute line: FLOPs counted (and how), this machine's speed, the budget."""
+    what = "training FLOPs" if compute["kind"] == "training" else "counting operations"
+    budget = compute["budget"]
+    return (f"compute: {compute['flops']:.3g} {what} ({compute['flops_per_token']:.3g} per token: "
+            f"{compute['formula']}); this machine sustained {compute['flops_per_second']:.3g} FLOP/s, "
+            f"{compute['tokens_per_second']:,.0f} tokens/s; budget {budget['unit']}={budget['value']:g}")
 
 
 def _sampling_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -140,7 +151,10 @@ def add_train(sub: Any) -> None:
     p.add_argument("--column", help="CSV column (name or index) for CSV corpora")
     p.add_argument("--val-fraction", type=float, default=0.1, help="held-out tail of the corpus")
     p.add_argument("--level", choices=["char", "word"], help="token level (default: the plugin's)")
-    p.add_argument("--max-seconds", type=float, help="training time budget (neural plugins)")
+    p.add_argument("--max-seconds", type=float, help="training time budget (neural plugins): what this machine "
+                   "trains in that time")
+    p.add_argument("--max-flops", type=float, help="training budget in FLOPs (neural plugins), instead of "
+                   "--max-seconds: the same model on any machine (same seed and thread count)")
     p.add_argument("--device", choices=DEVICES, help="where to train (neural plugins; default: auto)")
     p.add_argument("--seed", type=int, default=0, help="random seed (whole number >= 0)")
     p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE",

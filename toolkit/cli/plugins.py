@@ -17,7 +17,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     elif not rows:
         print("no plugins installed (or TEXTGEN_PLUGINS lists none)")
     for row in [] if args.json else rows:
-        state = "ok" if row["ok"] else f"BROKEN: {row['error']}"
+        state = "ok" if row["ok"] else f"{'INCOMPATIBLE' if row['incompatible'] else 'BROKEN'}: {row['error']}"
         if row["conflict"]:
             state += f"  CONFLICT: {row['name']!r} is also claimed by {', '.join(row['conflict'])}"
         print(f"{row['name']:<12} {row['distribution']} {row['version']}  {state}")

@@ -22,7 +22,7 @@ command is `toolkit.cli.compare`.
 
 from __future__ import annotations
 
-from .._moved import moved_names
+from .._compat import moved_names
 from ..generation.temperatures import parse_temperatures
 from .curves import budget_sentence, crossovers, curve
 from .markdown import markdown, size_text, table

@@ -1,4 +1,4 @@
-"""Moved to `toolkit.cli.compare`; an alias that warns (toolkit._moved)."""
-from .._moved import moved
+"""Moved to `toolkit.cli.compare`; an alias until textgen-toolkit 1.0 (toolkit._compat)."""
+from toolkit._compat import moved
 
-moved(__name__, "toolkit.cli.compare")
+moved(__name__)

@@ -43,7 +43,8 @@ TRAINING_SHARE = 0.95
 
 __all__ = [
     "DEFAULT_PATIENCE", "DEFAULT_STEPS", "MEDIUM_CORPUS", "MIN_WINDOWS_PER_STREAM", "SMALL_CORPUS", "TINY_CORPUS",
-    "TRAINING_SHARE", "Measure", "Measured", "Row", "Sizing", "Speed", "Table", "apply", "budget_row", "choose",
+    "TRAINING_SHARE", "Measure", "Measured", "Row", "Sizing", "Speed", "Table", "apply", "budget_row", "budget_steps",
+    "choose",
     "corpus_row", "fit_to_corpus", "gpu_row", "next_size_up", "plateau_hint", "table_markdown",
 ]
 
@@ -165,11 +166,28 @@ def _candidates(rows: tuple[Row, ...], device: str) -> list[int]:
     return [i for i, r in enumerate(rows) if r.max_corpus is None and r.device == kind]
 
 
-def _budget_row(rows: tuple[Row, ...], candidates: list[int], seconds: float | None, steps: int) -> int:
+def budget_steps(table: Table, values: dict[str, Any], *, steps: int | None = None, tokens: int | None = None,
+                 flops: float | None = None) -> int:
+    """The steps a step, token or FLOP budget buys a row (the tightest; none given: `DEFAULT_STEPS`).
+
+    Tokens per step are the row's batch x window; FLOPs per token the rough 6 x ``table.weights`` (the
+    plugin's exact count decides the run itself), so the rule's steps rows apply to every unit.
+    """
+    per_step = values.get("batch_size", 1) * values.get("seq_len", values.get("context", 1))
+    limits = [steps] if steps else []
+    if tokens:
+        limits.append(tokens // per_step)
+    if flops:
+        limits.append(int(flops // (per_step * 6 * table.weights(values))))
+    return min(limits) if limits else DEFAULT_STEPS
+
+
+def _budget_row(rows: tuple[Row, ...], candidates: list[int], seconds: float | None,
+                steps: Callable[[dict[str, Any]], int]) -> int:
     """Index of the row the budget affords: the first whose limit it is under, else the last."""
     for i in candidates:
         limit = rows[i].max_seconds if seconds is not None else rows[i].max_steps
-        if limit is not None and (seconds if seconds is not None else steps) < limit:
+        if limit is not None and (seconds if seconds is not None else steps(rows[i].values)) < limit:
             return i
     return candidates[-1]
 
@@ -221,38 +239,51 @@ def _corpus_row(rows: tuple[Row, ...], corpus_chars: int) -> int | None:
     return None
 
 
-def choose(table: Table, *, seconds: float | None, steps: int | None, corpus_chars: int,
-           device: str, measure: Measure | None = None) -> tuple[Row, str]:
+def choose(table: Table, *, seconds: float | None, steps: int | None, corpus_chars: int, device: str,
+           tokens: int | None = None, flops: float | None = None,
+           measure: Measure | None = None) -> tuple[Row, str]:
     """The row of ``table`` for a run, and the reason in words.
 
     ``seconds`` wins over ``steps`` when both are given (the wall clock is the hard limit);
-    with neither the plugins' default of 2,000 steps applies. With ``measure`` (a row's values ->
+    a ``tokens`` or ``flops`` budget counts as the steps it buys each row (`budget_steps`);
+    with none the plugins' default of 2,000 steps applies. With ``measure`` (a row's values ->
     its `Speed` here) a seconds budget picks the row by the tokens it buys at each row's measured
     speed (`Row.max_tokens`).
     """
-    row, reason, _ = _choose(table, seconds=seconds, steps=steps, corpus_chars=corpus_chars, device=device,
-                             measure=measure)
+    budget = {"steps": steps, "tokens": tokens, "flops": flops}
+    row, reason, _ = _choose(table, seconds, budget, corpus_chars=corpus_chars, device=device, measure=measure)
     return row, reason
 
 
-def _choose(table: Table, *, seconds: float | None, steps: int | None, corpus_chars: int, device: str,
+def _choose(table: Table, seconds: float | None, budget: dict[str, Any], *, corpus_chars: int, device: str,
             measure: Measure | None) -> tuple[Row, str, list[Measured]]:
     """`choose`, and the rows it measured. A corpus cap below every budget row needs no measurement."""
     rows, candidates = table.rows, _candidates(table.rows, device)
-    steps = steps or DEFAULT_STEPS
+
+    def afford(values: dict[str, Any]) -> int:
+        return budget_steps(table, values, **budget)
+
     cap = _corpus_row(rows, corpus_chars)
     found: list[Measured] = []
     if seconds is not None and measure is not None and (cap is None or cap > candidates[0]):
         at, found = _by_speed(rows, candidates, seconds, measure)
     else:
-        at = _budget_row(rows, candidates, seconds, steps)
-    budget = f"{seconds:g} s budget" if seconds is not None else f"{steps} step budget"
-    reason = f"{budget} on {device}, {corpus_chars:,}-char training split"
+        at = _budget_row(rows, candidates, seconds, afford)
+    said = _say_budget(seconds, budget, afford(rows[at].values))
+    reason = f"{said} on {device}, {corpus_chars:,}-char training split"
     if found:
         reason = f"{reason}; {_say_measured(seconds or 0.0, found)}"
     if cap is not None and cap < at:
         return rows[cap], f"{reason}, capped for the small corpus", found
     return rows[at], reason, found
+
+
+def _say_budget(seconds: float | None, budget: dict[str, Any], steps: int) -> str:
+    """``85 s budget``, ``2000 step budget`` or ``100 step budget (max_tokens=204800)``."""
+    if seconds is not None:
+        return f"{seconds:g} s budget"
+    unit = "flops" if budget["flops"] else "tokens" if budget["tokens"] else None
+    return f"{steps} step budget" + (f" (max_{unit}={budget[unit]:g})" if unit else "")
 
 
 def fit_to_corpus(values: dict[str, Any], tokens: int) -> dict[str, Any]:
@@ -287,8 +318,8 @@ def apply(table: Table, options: M, *, corpus_chars: int, device: str, tokens: i
     sizes = {k: getattr(options, k) for k in table.rows[0].values if getattr(options, k) is not None}
     timed = None if measure is None or skip or len(sizes) == len(table.rows[0].values) else \
         _as_trained(measure, tokens, sizes)
-    row, reason, found = _choose(table, seconds=getattr(options, "max_seconds", None),
-                                 steps=getattr(options, "max_steps", None), corpus_chars=corpus_chars,
+    budget = {unit: getattr(options, f"max_{unit}", None) for unit in ("steps", "tokens", "flops")}
+    row, reason, found = _choose(table, getattr(options, "max_seconds", None), budget, corpus_chars=corpus_chars,
                                  device=device, measure=timed)
     stopping = {"patience": DEFAULT_PATIENCE} if "patience" in type(options).model_fields else {}
     values = {**fit_to_corpus(row.values, tokens), **stopping}

@@ -10,7 +10,8 @@ them) at regular validations (`_Cadence`: every ``eval_every`` steps, or by defa
 `EVALUATIONS` of them spread over the budget) and a few more before the first, so the
 learning curve is dense early; the best weights on that estimate kept and restored at
 the end; early stopping after ``patience`` validations without a new best, said in one
-line; step and wall-clock budgets; resumable checkpoints (written at every regular
+line; step, token, FLOP and wall-clock budgets; training FLOPs counted (`Task.flops_per_token`)
+on every curve point and in ``training["compute"]``; resumable checkpoints (written at every regular
 validation and on Ctrl-C, never holding non-finite weights, and refused on resume if
 they do); one clear line on divergence; progress in bits per character (a tqdm bar on a terminal,
 a line every few seconds in a log);
@@ -27,6 +28,12 @@ Two ways to cut batches from the token stream (`TrainConfig.batching`):
 
 Batches are a pure function of (seed, rank, step), so a resumed run sees exactly the
 batches the uninterrupted one would have.
+
+A step, token or FLOP budget (``max_steps``, ``max_tokens``, ``max_flops``) reproduces: it
+fixes the number of steps before the first one, and the validations, the checkpoints, the
+learning-rate schedule and early stopping then count steps, never the clock, so the same
+seed and thread count give the same weights and the same ``val_bpc`` on any machine. Only a
+seconds budget (``max_seconds``) looks at the clock.
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ from torch import nn
 
 from ..data.heldout import HeldOut
 from ..errors import TextgenError
-from ..machine import DEVICES
+from ..machine import DEVICES, cpu_name
 from .checkpoint import load_module, optimizer_from_tensors, optimizer_to_tensors, read_checkpoint, write_checkpoint
 from .device import autocast, distributed, pick_device, use_cpu_threads
 from .progress import progress_bar
@@ -73,6 +80,18 @@ class Task:
     #: ``"a larger model (-o hidden_size=768) could use the rest of the budget"`` (`sizing.plateau_hint`).
     plateau_hint: str = ""
 
+    #: `flops_per_token`'s formula in words, recorded beside it in ``training["compute"]["formula"]``.
+    flops_formula: str = "6N per token, N = weights outside embedding tables (the loop's default estimate)"
+
+    def flops_per_token(self) -> float:
+        """Training FLOPs (forward and backward) per token of this model: what a compute budget counts.
+
+        The default is the usual 6N (2N forward, 4N backward) over the weights that multiply
+        (`non_embedding_weights`); a plugin overrides it with its model's own count and sets
+        `flops_formula`, so a budget in FLOPs means the same work on any machine.
+        """
+        return 6.0 * non_embedding_weights(self.module)
+
     def init_state(self, batch_size: int, device: torch.device) -> Any:
         """State at the start of a stream: an RNN's zero hidden state, or None (the default)."""
         return None
@@ -85,6 +104,12 @@ class Task:
         (tensors, or tuples of them, or None); the loop detaches it.
         """
         raise NotImplementedError
+
+
+def non_embedding_weights(module: nn.Module) -> int:
+    """Weights outside embedding tables: those a token multiplies (a lookup costs no FLOPs; Kaplan's N)."""
+    lookups = {id(p) for m in module.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
+    return sum(p.numel() for p in module.parameters() if id(p) not in lookups)
 
 
 @dataclass
@@ -103,7 +128,8 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.99)
     grad_clip: float | None = 1.0  #: max global gradient norm; None turns clipping off
     #: steps between regular validations (and checkpoints); None: `EVALUATIONS` spread over the budget, by the
-    #: clock under ``max_seconds`` (at most `EVAL_SHARE` of it spent validating), else over ``max_steps``
+    #: clock under ``max_seconds`` alone or with ``max_steps`` (at most `EVAL_SHARE` of it spent validating), else
+    #: over the steps the step, token or FLOP budget allows
     eval_every: int | None = 250
     eval_tokens: int | None = 65536  #: size of the evaluation slice, spread over the split; None for all
     patience: int | None = None  #: stop after this many validations without a new best; None or 0: never
@@ -111,12 +137,16 @@ class TrainConfig:
     cpu_threads: int | None = None  #: torch threads when training on the CPU; None: the toolkit's rule
     seed: int = 0
     progress: bool = True  #: show progress (rank 0 only): a bar on a terminal, lines in a log
+    #: the budgets added in plugin API 1.1 come last, so positional calls written for 1.0 keep their meaning
+    max_tokens: int | None = None  #: training tokens in all, all processes together (whole steps, rounded down)
+    max_flops: float | None = None  #: training FLOPs in all (tokens x `Task.flops_per_token`; whole steps, down)
 
     def __post_init__(self) -> None:
-        if self.max_steps is None and self.max_seconds is None:
-            raise ValueError("give max_steps or max_seconds (or both): training needs a budget")
+        if (self.max_steps, self.max_seconds, self.max_tokens, self.max_flops) == (None,) * 4:
+            raise ValueError("give max_steps, max_tokens, max_flops or max_seconds: training needs a budget")
         positive = {"batch_size": self.batch_size, "seq_len": self.seq_len, "eval_every": self.eval_every,
                     "lr": self.lr, "max_steps": self.max_steps, "max_seconds": self.max_seconds,
+                    "max_tokens": self.max_tokens, "max_flops": self.max_flops,
                     "eval_tokens": self.eval_tokens, "grad_clip": self.grad_clip, "cpu_threads": self.cpu_threads}
         for name, value in positive.items():
             if value is not None and not value > 0:
@@ -137,6 +167,24 @@ class TrainConfig:
         min_lr = self.lr / 10 if self.min_lr is None else self.min_lr
         return min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (self.lr - min_lr)
 
+    def step_budget(self, tokens_per_step: int, flops_per_token: float) -> tuple[int | None, str]:
+        """The steps the step, token and FLOP budgets allow (the tightest), and which one that is.
+
+        ``(None, "max_seconds")`` under a seconds budget alone. A token or FLOP budget buys whole
+        steps, rounded down (at least one), so the run never spends more than it was given.
+        """
+        limits = []
+        if self.max_steps is not None:
+            limits.append((self.max_steps, "max_steps"))
+        if self.max_tokens is not None:
+            limits.append((max(1, self.max_tokens // tokens_per_step), "max_tokens"))
+        if self.max_flops is not None:
+            if not flops_per_token > 0:
+                raise ValueError(f"max_flops needs the model's training FLOPs per token (Task.flops_per_token), "
+                                 f"got {flops_per_token!r}")
+            limits.append((max(1, int(self.max_flops // (tokens_per_step * flops_per_token))), "max_flops"))
+        return min(limits) if limits else (None, "max_seconds")
+
 
 class Diverged(TextgenError):
     """The training loss or the weights became NaN or infinite; the checkpoint on disk stays the last finite one."""
@@ -150,7 +198,7 @@ class TrainResult:
     best_step: int
     best_val_bpc_estimate: float
     last_loss: float
-    stopped: str  #: "max_steps", "max_seconds" or "patience"
+    stopped: str  #: "max_steps", "max_tokens", "max_flops", "max_seconds" or "patience"
     message: str  #: one line saying when and why training stopped
     seconds: float  #: wall-clock seconds of this call
     tokens: int  #: training tokens seen in this call, all processes together
@@ -163,10 +211,22 @@ class TrainResult:
     cpu_threads: int | None = None  #: torch CPU threads the toolkit's rule chose (None on a GPU)
     patience: int | None = None  #: validations without a new best that stop training (None: never)
     evaluations: str = ""  #: when the regular validations ran, in words (`_Cadence.describe`)
+    flops_per_token: float = 0.0  #: training FLOPs per token (`Task.flops_per_token`)
+    flops_formula: str = ""  #: `Task.flops_formula`
+    flops: float = 0.0  #: training FLOPs of the whole run, a resumed one's earlier steps included
+    budget: dict[str, Any] = field(default_factory=dict)  #: what bounded the run: ``{"unit": ..., "value": ...}``
 
     @property
     def tokens_per_second(self) -> float:
         return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+    def compute(self) -> dict[str, Any]:
+        """``training["compute"]``: the FLOPs counted, what this machine sustained, the budget and the machine."""
+        device = self.device.split(":")[0]
+        return {"kind": "training", "flops_per_token": self.flops_per_token, "formula": self.flops_formula,
+                "flops": self.flops, "flops_per_second": self.tokens_per_second * self.flops_per_token,
+                "tokens_per_second": self.tokens_per_second, "budget": self.budget,
+                "machine": {"cpu": cpu_name(), "threads": self.cpu_threads, "device": device}}
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "tokens_per_second": self.tokens_per_second}
@@ -175,7 +235,7 @@ class TrainResult:
         """What a plugin puts in ``model.training``: the curve, how it stopped, where it resumed from."""
         fit = {k: v for k, v in self.to_json().items() if k not in ("history", "curve", "curve_slice")}
         return {"fit": fit, "history": self.history, "curve": self.curve, "curve_slice": self.curve_slice,
-                "stopped": self.message, "resumed_from": self.resumed_from}
+                "stopped": self.message, "resumed_from": self.resumed_from, "compute": self.compute()}
 
 
 def fit(task: Task, train_ids: Sequence[int] | np.ndarray | torch.Tensor,
@@ -263,19 +323,21 @@ def _doubling(every: int) -> list[int]:
 class _Cadence:
     """When to validate: regular validations (which also checkpoint), and early ones so curves start dense.
 
-    By steps, every ``eval_every`` (or, unset under a step budget, every ``max_steps / EVALUATIONS``).
-    Unset under a seconds budget, by the clock: every ``max_seconds / EVALUATIONS`` seconds, spaced
+    By steps, every ``eval_every`` (or, unset under a step, token or FLOP budget, every ``steps / EVALUATIONS``
+    of the steps it allows: nothing clock-based, so such a run reproduces). Unset under a seconds budget
+    (alone or with ``max_steps``), by the clock: every ``max_seconds / EVALUATIONS`` seconds, spaced
     further while a validation costs more than `EVAL_SHARE` of that, so early stopping's ``patience``
     counts validations spread over the whole budget however fast the model trains. Either way the
     early ones fall at about 1/16, 1/8, 1/4 and 1/2 of the first interval.
     """
 
-    def __init__(self, config: TrainConfig) -> None:
-        self.by_clock = config.eval_every is None and config.max_seconds is not None
+    def __init__(self, config: TrainConfig, steps: int | None) -> None:
+        self.by_clock = (config.eval_every is None and config.max_seconds is not None
+                         and config.max_tokens is None and config.max_flops is None)
         if self.by_clock:
             self.every: float = config.max_seconds / EVALUATIONS  # type: ignore[operator]
         else:
-            self.every = config.eval_every or max(1, (config.max_steps or 0) // EVALUATIONS)
+            self.every = config.eval_every or max(1, (steps or 0) // EVALUATIONS)
         self.early: list[float] = ([self.every / 2**k for k in (4, 3, 2, 1)] if self.by_clock
                                    else list(_doubling(int(self.every))))
         self.next = self.every
@@ -324,7 +386,10 @@ class _Loop:
         self.seconds_before = 0.0  # training seconds of the run this one resumes
         self.started = time.perf_counter()
         self.eval_seconds = 0.0  # how long the last validation took (0 until one ran)
-        self.cadence = _Cadence(config)
+        self.tokens_per_step = config.batch_size * config.seq_len * world
+        self.flops_per_token = float(task.flops_per_token())
+        self.limit, self.unit = config.step_budget(self.tokens_per_step, self.flops_per_token)
+        self.cadence = _Cadence(config, self.limit)
         self.tokens, self.loss_value, self.last_eval = 0, math.nan, -1
         self.chars_per_token = 1.0
 
@@ -409,11 +474,11 @@ class _Loop:
         else:
             self.bad_evals += 1
         seconds = round(self.seconds_before + time.perf_counter() - self.started, 3)
-        tokens = self.step * self.config.batch_size * self.config.seq_len * self.world
+        tokens = self.step * self.tokens_per_step
         self.history.append({"step": self.step, "train_bpc": self._bpc(self.loss_value),
                              "val_bpc_estimate": bpc, "seconds": seconds})
         self.curve.append({"seconds": seconds, "tokens": tokens, "chars": round(tokens * self.chars_per_token),
-                           "val_bpc_estimate": bpc})
+                           "flops": tokens * self.flops_per_token, "val_bpc_estimate": bpc})
         self.last_eval = self.step
         if regular or self._stop_reason(time.perf_counter() - self.started):
             self.save()
@@ -517,8 +582,8 @@ class _Loop:
     def _stop_reason(self, elapsed: float) -> str:
         """Why to stop before the next step ("" to go on); a time budget keeps room for the last validation."""
         cfg = self.config
-        if cfg.max_steps is not None and self.step >= cfg.max_steps:
-            return "max_steps"
+        if self.limit is not None and self.step >= self.limit:
+            return self.unit
         if cfg.max_seconds is not None and elapsed + self.eval_seconds >= cfg.max_seconds:
             return "max_seconds"
         if cfg.patience and self.bad_evals >= cfg.patience:
@@ -528,8 +593,8 @@ class _Loop:
     def _progress(self, elapsed: float) -> float:
         """How much of the budget is spent (0..1), for the learning-rate schedule."""
         cfg = self.config
-        by_steps = ((self.step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
-                    if cfg.max_steps is not None else 0.0)
+        by_steps = ((self.step - cfg.warmup_steps) / max(1, self.limit - cfg.warmup_steps)
+                    if self.limit is not None else 0.0)
         return max(by_steps, elapsed / cfg.max_seconds if cfg.max_seconds is not None else 0.0)
 
     def _train_step(self, batch: Callable[[int], tuple[torch.Tensor, torch.Tensor, bool]], elapsed: float) -> float:
@@ -594,8 +659,14 @@ class _Loop:
             tail = f"; {self.task.plateau_hint}" if self.task.plateau_hint else ""
             return (f"stopped at {seconds:.0f} s (step {self.step}): held-out bits/char stopped improving for "
                     f"{cfg.patience} evaluations{tail}")
-        budget = f"max_steps={cfg.max_steps}" if stopped == "max_steps" else f"max_seconds={cfg.max_seconds:g}"
-        return f"stopped at {seconds:.0f} s (step {self.step}): budget {budget} spent"
+        value = getattr(cfg, stopped)
+        shown = f"{value:g}" if isinstance(value, float) else value
+        return f"stopped at {seconds:.0f} s (step {self.step}): budget {stopped}={shown} spent"
+
+    def _budget(self, stopped: str) -> dict[str, Any]:
+        """``compute["budget"]``: the budget that ended the run (the binding one, if patience did)."""
+        unit = stopped if stopped.startswith("max_") else self.unit
+        return {"unit": unit.removeprefix("max_"), "value": getattr(self.config, unit)}
 
     def _loop(self, batch: Callable[[int], tuple[torch.Tensor, torch.Tensor, bool]], rows: torch.Tensor,
               held: HeldOut, bar: Any) -> str:
@@ -616,7 +687,7 @@ class _Loop:
         torch.manual_seed(cfg.seed + self.rank)
         resumed_from = self.resume()
         self.started = time.perf_counter()
-        bar = progress_bar(cfg.max_steps, self.step, disable=not cfg.progress or self.rank != 0)
+        bar = progress_bar(self.limit, self.step, disable=not cfg.progress or self.rank != 0)
         try:
             stopped = self._loop(batch, rows, held, bar)
             if self.last_eval != self.step:
@@ -638,4 +709,7 @@ class _Loop:
                            tokens=self.tokens, device=str(self.device), world_size=self.world,
                            resumed_from=resumed_from, history=self.history, curve=self.curve,
                            curve_slice=held.describe(), patience=cfg.patience or None,
-                           evaluations=self.cadence.describe())
+                           evaluations=self.cadence.describe(), flops_per_token=self.flops_per_token,
+                           flops_formula=self.task.flops_formula,
+                           flops=self.step * self.tokens_per_step * self.flops_per_token,
+                           budget=self._budget(stopped))

@@ -185,6 +185,25 @@ def test_output_directory_loads_in_plain_transformers(level: str, tmp_path: Path
         torch.testing.assert_close(hf_model(input_ids=row).logits, model.model(input_ids=row).logits)
 
 
+def test_training_flops_are_kaplans_count(char_model: GPT2Generator) -> None:
+    """6N + 6*n_layer*n_ctx*d_model per token, N the weights outside the token and position embeddings."""
+    n = sum(p.numel() for name, p in char_model.model.named_parameters() if ".wte." not in name and ".wpe." not in name)
+    compute = char_model.training["compute"]
+    assert compute["flops_per_token"] == 6 * n + 6 * 2 * 16 * 32
+    assert 12 * 2 * 32**2 <= n < 1.1 * 12 * 2 * 32**2  # Kaplan's 12 * n_layer * d_model**2, plus biases and norms
+    assert "Kaplan" in compute["formula"] and compute["flops"] == compute["flops_per_token"] * 40 * 8 * 16
+
+
+def test_a_compute_budget_gives_the_same_model_twice() -> None:
+    """Same FLOP budget, seed and thread count: the same steps and val_bpc, whatever the clock did."""
+    budget = {**TINY, "max_steps": None, "eval_every": None, "max_flops": 6e8, "cpu_threads": 1}
+    a, b = (toolkit.train("gpt2", CORPUS, level="char", **budget) for _ in range(2))
+    assert a.training["fit"]["steps"] == b.training["fit"]["steps"] < 40
+    assert a.training["fit"]["stopped"] == "max_flops"
+    assert a.training["val_bpc"] == pytest.approx(b.training["val_bpc"], abs=1e-9)
+    assert a.training["compute"]["budget"] == {"unit": "flops", "value": 6e8}
+
+
 def test_training_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     """An interrupted run (its checkpoint left in OUT/train-state) goes on from where it stopped."""
     options = GPT2Generator.Options(level="char", **{**TINY, "max_steps": 10, "eval_every": 5})

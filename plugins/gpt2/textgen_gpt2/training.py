@@ -5,6 +5,11 @@ checkpoint. Batches are nanoGPT's random windows of the full context; the first 
 of each window is replaced by BOS, exactly what generation and scoring put at
 position 0, so the model learns to start from BOS (an empty prompt, a text's first
 character) as well as from any context.
+
+Training compute follows Kaplan et al. (2020): 6N + 6*n_layer*n_ctx*d_model FLOPs per token,
+where N is the non-embedding weights (2N forward and 4N backward for the matmuls, and
+2*n_layer*n_ctx*d_model forward for attention over the context, again x3 with the
+backward), n_ctx the training window. `CausalLMTask.flops_per_token` counts it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from toolkit.data.heldout import HeldOut
 from toolkit.neural import Task, TrainConfig, TrainResult, fit, pick_device, seed_everything
 from toolkit.neural.probe import speed_probe
 from toolkit.neural.sizing import Measure, plateau_hint
+from toolkit.neural.trainer import non_embedding_weights
 
 from . import checkpoints
 from .decoding import context_length
@@ -34,10 +40,18 @@ if TYPE_CHECKING:
 
 
 class CausalLMTask(Task):
-    """Next-token cross-entropy of a HF causal LM, BOS at position 0 of every window."""
+    """Next-token cross-entropy of a HF causal LM, BOS at position 0 of every window, over ``n_ctx`` tokens."""
 
-    def __init__(self, module: torch.nn.Module, bos: int) -> None:
-        self.module, self.bos = module, bos
+    flops_formula = ("6N + 6*n_layer*n_ctx*d_model per token (Kaplan et al. 2020), N = non-embedding weights, "
+                     "n_ctx = the training window")
+
+    def __init__(self, module: torch.nn.Module, bos: int, n_ctx: int) -> None:
+        self.module, self.bos, self.n_ctx = module, bos, n_ctx
+
+    def flops_per_token(self) -> float:
+        config = self.module.config
+        return 6.0 * non_embedding_weights(self.module) + 6.0 * config.num_hidden_layers * self.n_ctx * \
+            config.hidden_size
 
     def loss(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         x = x.clone()
@@ -60,7 +74,7 @@ def measure_speed(options: GPT2Options, vocab: CharVocab | HFVocab, train_ids: l
     """The sizing rule's measure of how fast a row's GPT-2 trains here (`toolkit.neural.probe`, cached)."""
 
     def build(values: dict[str, Any]) -> CausalLMTask:
-        return CausalLMTask(new_model(options.model_copy(update=values), vocab), vocab.bos)
+        return CausalLMTask(new_model(options.model_copy(update=values), vocab), vocab.bos, values["context"])
 
     return speed_probe(build, train_ids, device=device, cpu_threads=options.cpu_threads, window="context",
                        shape={"plugin": "gpt2", "level": options.level, "vocab": vocab.size})
@@ -84,14 +98,13 @@ def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
         model = new_model(options, vocab)
     model.train()
     seq_len = min(context_length(model.config), options.seq_len or context_length(model.config))
-    max_steps = options.max_steps or (None if options.max_seconds else 2000)
     config = TrainConfig(
-        max_steps=max_steps, max_seconds=options.max_seconds, batch_size=options.batch_size, seq_len=seq_len,
+        **options.budget(), batch_size=options.batch_size, seq_len=seq_len,
         batching="random", lr=options.lr, min_lr=options.min_lr, warmup_steps=options.warmup_steps,
         weight_decay=options.weight_decay, grad_clip=options.grad_clip, eval_every=options.eval_every,
         eval_tokens=options.eval_tokens, patience=options.patience, device=options.device,
         cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
-    task = CausalLMTask(model, vocab.bos)
+    task = CausalLMTask(model, vocab.bos, seq_len)
     shape = {"layers": model.config.n_layer, "heads": model.config.n_head, "width": model.config.n_embd}
     task.plateau_hint = "" if options.source else plateau_hint(TABLE, sizing, shape, device.type)
     result = fit(task, train_ids, HeldOut.from_text(corpus.val, vocab, options.eval_tokens), config,

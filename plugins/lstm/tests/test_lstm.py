@@ -186,6 +186,26 @@ def test_same_seed_same_weights_and_losses():
     assert not torch.equal(a.module.head.weight, c.module.head.weight)
 
 
+def test_training_flops_follow_the_stated_formula():
+    model = train(max_steps=3, layers=2)
+    vocab, compute = len(model.tokenizer), model.training["compute"]
+    # 3 x forward: 4 gates x 2*(input + hidden)*hidden per layer (16 then 32 in), plus 2*hidden*vocab
+    assert compute["flops_per_token"] == 3 * (8 * (16 + 32) * 32 + 8 * (32 + 32) * 32 + 2 * 32 * vocab)
+    assert "4 gates" in compute["formula"] and compute["kind"] == "training"
+    assert compute["flops"] == 3 * 4 * 16 * compute["flops_per_token"] == model.training["curve"][-1]["flops"]
+
+
+def test_a_compute_budget_gives_the_same_model_twice():
+    """Same FLOP budget, seed and thread count: the same steps and val_bpc, whatever the clock did."""
+    budget = {"max_steps": None, "eval_every": None, "max_flops": 1e8, "cpu_threads": 1}
+    a, b = train(**budget), train(**budget)
+    assert a.training["fit"]["steps"] == b.training["fit"]["steps"] < 60
+    assert a.training["fit"]["stopped"] == "max_flops"
+    assert a.training["val_bpc"] == pytest.approx(b.training["val_bpc"], abs=1e-9)
+    assert a.training["compute"]["budget"] == {"unit": "flops", "value": 1e8}
+    assert a.training["compute"]["machine"]["threads"] == 1
+
+
 def test_interrupt_then_resume_continues_from_saved_step(tmp_path, monkeypatch):
     real_fit = toolkit.neural.fit
 
@@ -226,6 +246,10 @@ def test_options_are_checked():
         train(tie_weights=True, embedding_size=16, hidden_size=32)
     with pytest.raises(OptionError, match="hidden_size"):
         train(hidden_size=0)
+    with pytest.raises(OptionError, match="max_seconds or max_flops, not both"):
+        train(max_seconds=5, max_flops=1e9)
+    with pytest.raises(OptionError, match="max_tokens"):
+        train(max_tokens=0)
     tied = train(tie_weights=True, embedding_size=32, hidden_size=32, max_steps=3)
     assert tied.module.head.weight is tied.module.embed.weight
 

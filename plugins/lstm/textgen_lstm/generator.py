@@ -120,9 +120,8 @@ class LSTMGenerator(Tokenized, Generator):
         module = LSTMModel(len(tokenizer), options.embedding_size, options.hidden_size, options.layers,
                            options.dropout, options.tie_weights)
         _word_rules(module, tokenizer)
-        max_steps = options.max_steps or (None if options.max_seconds else 2000)
         config = TrainConfig(
-            max_steps=max_steps, max_seconds=options.max_seconds, batch_size=options.batch_size,
+            **options.budget(), batch_size=options.batch_size,
             seq_len=options.seq_len, batching="contiguous", lr=options.lr, min_lr=options.min_lr,
             warmup_steps=options.warmup_steps, weight_decay=options.weight_decay, grad_clip=options.grad_clip,
             eval_every=options.eval_every, eval_tokens=options.eval_tokens, patience=options.patience,

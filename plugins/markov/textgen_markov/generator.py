@@ -99,6 +99,11 @@ class MarkovGenerator(Tokenized, Generator):
                               UserWarning, stacklevel=2)
         return model
 
+    def counting_cost(self) -> tuple[float, str]:
+        """Building the chain counts each training token once in every n-gram order (1 .. state_size + 1)."""
+        orders = self.state_size + 1
+        return float(orders), f"one count update per n-gram order per token: {orders} orders (1 .. state_size + 1)"
+
     # -- files ---------------------------------------------------------------------------
 
     def save_files(self, folder: Path) -> dict[str, Any]:

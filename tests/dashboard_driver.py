@@ -6,6 +6,9 @@ system's ``/usr/bin/chromium`` is used). `WATCH_JS` installs a MutationObserver 
 records, with timestamps, every state each column's badge shows and when each column first
 holds generated text: a state that lasts a few milliseconds is still seen, and the timing
 is the page's own.
+
+It lives with the tests, outside the installed packages; the benchmarks in bench/ put
+tests/ on their path to import it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -39,10 +42,14 @@ TINY = {
              "warmup_steps": 1, "eval_every": 5, "eval_tokens": 256, "progress": False, "device": "cpu"},
 }
 
-#: Records ``window.tg = {clicked, columns: {i: {states: [[t, text]], text: t}}}``; `arm` resets it.
+#: Records ``window.tg = {clicked, columns: {i: {states: [[t, text]], text: t}}, runs}``; `arm` resets the
+#: columns. ``runs`` counts the script runs that have ended (the app's script state back at "notRunning").
 WATCH_JS = """() => {
-  const tg = window.tg = {clicked: null, columns: {}};
+  const tg = window.tg = {clicked: null, columns: {}, runs: 0};
   tg.arm = () => { tg.clicked = performance.now(); tg.columns = {}; };
+  const app = document.querySelector('[data-testid="stApp"]');
+  new MutationObserver(() => { if (app.dataset.testScriptState === 'notRunning') tg.runs++; })
+    .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
   const scan = () => {
     const now = performance.now();
     document.querySelectorAll('[class*="st-key-col-"]').forEach(col => {
@@ -180,6 +187,24 @@ def set_number(page: Any, key: str, value: float) -> None:
     box.fill(str(value))
     box.press("Enter")
     page.wait_for_timeout(300)
+
+
+def settle(page: Any, action: Callable[[], object], timeout_ms: float = 60_000) -> None:
+    """Do ``action`` (an edit that reruns the script), then wait until that rerun has ended.
+
+    What a rerun draws, or does not draw, is only known once it has ended; `WATCH_JS`
+    counts the ends.
+    """
+    ended = page.evaluate("() => window.tg.runs")
+    action()
+    page.wait_for_function("(n) => window.tg.runs > n", arg=ended, timeout=timeout_ms, polling=100)
+
+
+def commit_text(page: Any, key: str, text: str) -> None:
+    """Type ``text`` into a text area (key ``prompt`` is class ``st-key-prompt``) and commit it, as Ctrl+Enter does."""
+    box = page.locator(f".st-key-{key.replace('.', '-')} textarea")
+    box.fill(text)
+    box.press("Control+Enter")
 
 
 def generate(page: Any) -> None:

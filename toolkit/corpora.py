@@ -1,0 +1,4 @@
+"""Moved to `toolkit.data.corpora`; an alias until textgen-toolkit 1.0 (toolkit._compat)."""
+from toolkit._compat import moved
+
+moved(__name__)
