@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import itertools
 import math
 import os
@@ -204,15 +205,9 @@ def check_threads(bench: Bench) -> list[Verdict]:
 
 
 def cpu_rows(family: str) -> list[Any]:
-    """The family's CPU budget rows: from its plugin's table where the plugin owns one, else `toolkit.sizing`."""
-    try:
-        module = __import__(f"textgen_{family}.sizing", fromlist=["TABLE"])
-        rows = list(module.TABLE.rows)
-    except (ImportError, AttributeError):
-        from toolkit.sizing import TABLES
-
-        rows = TABLES[family]
-    return [r for r in rows if r.max_corpus is None and r.device == "cpu"]
+    """The family's CPU budget rows, from its plugin's sizing table."""
+    table = importlib.import_module(f"textgen_{family}.sizing").TABLE
+    return [r for r in table.rows if r.max_corpus is None and r.device == "cpu"]
 
 
 def check_sizing(bench: Bench) -> list[Verdict]:

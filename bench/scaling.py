@@ -1,7 +1,7 @@
 """Scaling benchmark: the char LSTM and char GPT-2 at the sizing rule's sizes, budget by budget.
 
-Each run trains with no size set, so `toolkit.sizing` picks the row for its budget, corpus and
-device, then scores the whole validation split (`training["val_bpc"]`, the path `textgen score`
+Each run trains with no size set, so the sizing rule (`toolkit.neural.sizing`) picks the row for
+its budget, corpus and device, then scores the whole validation split (`training["val_bpc"]`, the path `textgen score`
 takes). Printed and recorded: held-out nats/char per (corpus, family, budget), the row chosen,
 each run's stop line (a budget spent, or held-out stopped improving: the early stop, on by
 default), the targets of issue 17 met or missed (never worse compares every pair of budgets per

@@ -33,11 +33,12 @@ SNAPSHOT = Path(__file__).resolve().with_name("api_surface.txt")
 MODULES = (
     "toolkit", "toolkit.data.tokenize", "toolkit.data.corpora", "toolkit.options", "toolkit.errors",
     "toolkit.generation.sampling", "toolkit.generation.processors", "toolkit.generation.stopping",
-    "toolkit.evaluation.metrics", "toolkit.testing", "toolkit.neural",
+    "toolkit.evaluation.metrics", "toolkit.testing", "toolkit.neural", "toolkit.neural.sizing",
 )
 #: Names of other modules that a plugin subclasses, returns or catches.
 NAMES = (
     "toolkit.generator.Charges", "toolkit.generator.Surprisal", "toolkit.generator.UnknownTokensWarning",
+    "toolkit.neural.probe.speed_probe",
 )
 #: Values that are part of the promise themselves (other constants are listed with their type only).
 VALUES = ("toolkit.PLUGIN_API_VERSION",)

@@ -48,6 +48,7 @@ MOVED = {
     "toolkit.comparison.references": "toolkit.evaluation.references",
     "toolkit.dashboard": "toolkit.cli.dashboard",
     "toolkit.comparison.cli": "toolkit.cli.compare",
+    "toolkit.sizing": "toolkit.neural.sizing",
 }
 
 

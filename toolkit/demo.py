@@ -49,7 +49,7 @@ RECIPES = (
     Recipe("markov-word", "markov", {"level": "word"}),
     Recipe("lstm-char", "lstm", {"level": "char"}, timed=True),
     Recipe("lstm-word", "lstm", {"level": "word"}, timed=True),
-    Recipe("gpt2-char", "gpt2", {"level": "char"}, timed=True),  # sized by toolkit.sizing for the budget
+    Recipe("gpt2-char", "gpt2", {"level": "char"}, timed=True),  # sized by the sizing rule for the budget
 )
 
 

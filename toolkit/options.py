@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import TextgenError
 from .machine import Device
-from .sizing import DEFAULT_PATIENCE, DEFAULT_STEPS, auto
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,6 +22,19 @@ M = TypeVar("M", bound=BaseModel)
 MAX_SEED = 2**32 - 1
 #: The largest whole-number option: what a C int (torch's sizes, numpy's counts) holds.
 MAX_INT = 2**31 - 1
+#: Validations without a new best before training stops early (``patience``; 0 never stops early). The
+#: trainer spreads its validations over the budget (`toolkit.neural.trainer.EVALUATIONS`, 20), so 5 in a row
+#: without a new best is a quarter of the budget on a plateau, not noise.
+DEFAULT_PATIENCE = 5
+#: What a training budget means when none is set (steps; the neural plugins' default).
+DEFAULT_STEPS = 2000
+
+
+def auto(description: str, how: str = "from the budget, corpus and device", **constraints: Any) -> Any:
+    """A pydantic field the sizing rule (`toolkit.neural.sizing`) fills when the user leaves it unset;
+    ``textgen options`` marks it auto (`describe`)."""
+    return Field(None, description=f"{description}; auto: {how} (docs/sizing.md).",
+                 json_schema_extra={"auto": True}, **constraints)
 
 
 class OptionError(TextgenError, ValueError):
@@ -140,7 +152,7 @@ def parse_pairs(pairs: list[str] | None) -> dict[str, str]:
 def describe(model: type[BaseModel]) -> list[dict[str, Any]]:
     """Name, type, default and description of each field, for help screens and forms.
 
-    ``auto`` is true for a field the sizing rule fills when it is left unset (`toolkit.sizing.auto`).
+    ``auto`` is true for a field the sizing rule fills when it is left unset (`auto`).
     """
     rows = []
     for name, field in model.model_fields.items():

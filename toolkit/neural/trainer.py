@@ -1,4 +1,4 @@
-"""The one training loop every neural plugin uses (LSTM and GPT-2 alike).
+"""The one training loop every neural plugin uses (recurrent and transformer alike).
 
 A plugin wraps its model in a `Task` (the module, its loss, and for a recurrent
 model the hidden state to carry), picks a `TrainConfig` and calls `fit`. The loop
@@ -77,7 +77,7 @@ class Task:
 
     module: nn.Module
     #: The stop line's advice when validation stops improving before the budget ends, e.g.
-    #: ``"a larger model (-o hidden_size=768) could use the rest of the budget"`` (`toolkit.sizing.plateau_hint`).
+    #: ``"a larger model (-o hidden_size=768) could use the rest of the budget"`` (`sizing.plateau_hint`).
     plateau_hint: str = ""
 
     #: `flops_per_token`'s formula in words, recorded beside it in ``training["compute"]["formula"]``.

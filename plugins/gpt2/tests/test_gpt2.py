@@ -273,3 +273,29 @@ def test_surprisal_follows_the_tokens(char_model: GPT2Generator) -> None:
     last = len(text) - 1  # "é" is two byte-level tokens, both on the one character
     assert math.isclose(found.bits[last], sum(n for n, (s, _) in zip(nats, encoding.offsets, strict=True) if s == last)
                         / math.log(2), rel_tol=1e-9)
+
+
+def test_the_sizing_probe_times_each_row_at_its_context(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Under a seconds budget the rule times GPT-2 rows (speeds injected, not timed) and caches them."""
+    from textgen_gpt2 import GPT2Options
+    from textgen_gpt2.training import measure_speed
+    from textgen_gpt2.vocab import CharVocab
+
+    from toolkit.neural import probe
+
+    monkeypatch.setenv("TEXTGEN_CACHE", str(tmp_path))
+    timed: list[tuple[int, int, int]] = []
+
+    def fake(task, train, batch_size, seq_len, device, steps=probe.PROBE_STEPS):
+        timed.append((task.module.config.n_layer, batch_size, seq_len))
+        return 1e9  # a machine so fast that every row's threshold is passed
+
+    monkeypatch.setattr(probe, "tokens_per_second", fake)
+    vocab = CharVocab.fit(TEXT)
+    options = GPT2Options(max_seconds=200)
+    measure = measure_speed(options, vocab, vocab.encode(TEXT), torch.device("cpu"))
+    sized, sizing = options.sized(1_000_000, "cpu", measure)
+    assert sizing.row == "cpu-long" and (sized.layers, sized.width) == (4, 128)
+    assert timed == [(3, 12, 64), (4, 12, 64)]  # cpu-short, then baby; the largest row is not timed
+    options.sized(1_000_000, "cpu", measure_speed(options, vocab, vocab.encode(TEXT), torch.device("cpu")))
+    assert len(timed) == 2  # a second run on this machine reads the speeds from the cache

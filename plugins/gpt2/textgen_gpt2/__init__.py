@@ -25,8 +25,11 @@ from pydantic import Field, field_validator
 
 from toolkit import Generator, Tokenized
 from toolkit.data.corpora import Corpus
-from toolkit.options import TrainingOptions
-from toolkit.sizing import Sizing, apply, auto
+from toolkit.neural.sizing import Measure, Sizing, apply
+from toolkit.options import TrainingOptions, auto
+
+from .presets import PRESETS, describe
+from .sizing import TABLE
 
 if TYPE_CHECKING:
     from .decoding import Window
@@ -36,14 +39,13 @@ __all__ = ["GPT2Generator", "GPT2Options"]
 
 class GPT2Options(TrainingOptions):
     """Model shape and training settings. Sizes left unset follow the budget, corpus and device
-    (`toolkit.sizing`); a preset, or a pretrained source, names the shape instead."""
+    (`toolkit.neural.sizing`, this plugin's table in `.sizing`); a preset, or a pretrained source, names the
+    shape instead."""
 
     level: Literal["char", "bpe"] = Field("char", description="Tokens: characters, or byte-level BPE trained on "
                                                               "the training split (from scratch only).")
     preset: Literal["baby", "small"] | None = Field(None, description="Fixed shape instead of the sizing rule: "
-                                                                      "baby = 4 layers x 4 heads x 128 wide, "
-                                                                      "context 64; small = 6 x 6 x 384, context "
-                                                                      "256.")
+                                                                      f"{describe('baby')}; {describe('small')}.")
     source: str | None = Field(None, description="Pretrained model to fine-tune (hub name or directory) "
                                                  "instead of training from scratch; level and preset are unused.")
     layers: int | None = auto("Number of layers (overrides a preset's)", ge=1)
@@ -68,9 +70,12 @@ class GPT2Options(TrainingOptions):
             raise ValueError("GPT-2 has no word level; use level=char or level=bpe (byte-level BPE)")
         return value
 
-    def shape(self) -> dict[str, int | None]:
-        """The preset overrides, named as ``GPT2Config`` names them."""
-        return {"n_layer": self.layers, "n_head": self.heads, "n_embd": self.width, "n_positions": self.context}
+    def shape(self) -> dict[str, int]:
+        """The shape named as ``GPT2Config`` names it: the sizes set, the preset's (baby's by default) for the rest."""
+        preset = PRESETS[self.preset or "baby"]
+        size = {k: preset[k] if getattr(self, k) is None else getattr(self, k) for k in preset}
+        return {"n_layer": size["layers"], "n_head": size["heads"], "n_embd": size["width"],
+                "n_positions": size["context"]}
 
     def fixed(self) -> GPT2Options:
         """A preset or a pretrained source fixes the shape: its classic settings fill what is unset."""
@@ -80,11 +85,13 @@ class GPT2Options(TrainingOptions):
         defaults = {"lr": lr, "dropout": 0.0, "batch_size": 12}
         return self.model_copy(update={k: v for k, v in defaults.items() if getattr(self, k) is None})
 
-    def sized(self, corpus_chars: int, device: str) -> tuple[GPT2Options, Sizing]:
-        """These options with every unset size filled, by the sizing rule unless a preset or source is named."""
+    def sized(self, corpus_chars: int, device: str, measure: Measure | None = None) -> tuple[GPT2Options, Sizing]:
+        """These options with every unset size filled, by the sizing rule unless a preset or source is named
+        (``measure``: how fast a row trains here, for a seconds budget)."""
         skip = self.preset is not None or self.source is not None
         why = f"preset={self.preset} names the shape" if self.preset else f"fine-tuning {self.source}"
-        options, sizing = apply("gpt2", self, corpus_chars=corpus_chars, device=device, skip=skip, why_skipped=why)
+        options, sizing = apply(TABLE, self, corpus_chars=corpus_chars, device=device, skip=skip, why_skipped=why,
+                                measure=measure)
         return options.fixed() if skip else options, sizing
 
 

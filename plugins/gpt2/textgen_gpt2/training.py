@@ -19,20 +19,22 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
+from transformers import GPT2Config, GPT2LMHeadModel
 
 from toolkit.data.corpora import Corpus
 from toolkit.data.heldout import HeldOut
 from toolkit.neural import Task, TrainConfig, TrainResult, fit, pick_device, seed_everything
+from toolkit.neural.probe import speed_probe
+from toolkit.neural.sizing import Measure, plateau_hint
 from toolkit.neural.trainer import non_embedding_weights
-from toolkit.sizing import plateau_hint
 
 from . import checkpoints
 from .decoding import context_length
-from .presets import PRESETS
+from .sizing import TABLE
 from .vocab import CharVocab, HFVocab
 
 if TYPE_CHECKING:
-    from toolkit.sizing import Sizing
+    from toolkit.neural.sizing import Sizing
 
     from . import GPT2Options
 
@@ -60,13 +62,22 @@ class CausalLMTask(Task):
 
 def new_model(options: GPT2Options, vocab: CharVocab | HFVocab) -> Any:
     """A randomly initialised ``GPT2LMHeadModel`` of the preset's (or the sizing rule's) shape."""
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    shape = {**PRESETS[options.preset or "baby"], **{k: v for k, v in options.shape().items() if v is not None}}
+    shape = options.shape()
     drop = options.dropout
     config = GPT2Config(vocab_size=vocab.size, bos_token_id=vocab.bos, eos_token_id=vocab.bos,
                         resid_pdrop=drop, embd_pdrop=drop, attn_pdrop=drop, **shape)
     return GPT2LMHeadModel(config)
+
+
+def measure_speed(options: GPT2Options, vocab: CharVocab | HFVocab, train_ids: list[int],
+                  device: torch.device) -> Measure:
+    """The sizing rule's measure of how fast a row's GPT-2 trains here (`toolkit.neural.probe`, cached)."""
+
+    def build(values: dict[str, Any]) -> CausalLMTask:
+        return CausalLMTask(new_model(options.model_copy(update=values), vocab), vocab.bos, values["context"])
+
+    return speed_probe(build, train_ids, device=device, cpu_threads=options.cpu_threads, window="context",
+                       shape={"plugin": "gpt2", "level": options.level, "vocab": vocab.size})
 
 
 def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
@@ -74,12 +85,16 @@ def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
     """Size, build (or load) the model and vocabulary, then fit them; the model holds the best weights."""
     seed_everything(seed)
     device = pick_device(options.device)
-    options, sizing = options.sized(len(corpus.train), device.type)
     if options.source:
+        options, sizing = options.sized(len(corpus.train), device.type)
         model, vocab = checkpoints.load(options.source, device, native=False)  # trained as transformers' module
+        train_ids = vocab.encode(corpus.train)
     else:
         vocab = CharVocab.fit(corpus.train) if options.level == "char" else HFVocab.fit(corpus.train,
                                                                                          options.vocab_size)
+        train_ids = vocab.encode(corpus.train)
+        options, sizing = options.sized(len(corpus.train), device.type, measure_speed(options, vocab, train_ids,
+                                                                                      device))
         model = new_model(options, vocab)
     model.train()
     seq_len = min(context_length(model.config), options.seq_len or context_length(model.config))
@@ -91,7 +106,7 @@ def train(corpus: Corpus, options: GPT2Options, seed: int, out: Path | None
         cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
     task = CausalLMTask(model, vocab.bos, seq_len)
     shape = {"layers": model.config.n_layer, "heads": model.config.n_head, "width": model.config.n_embd}
-    task.plateau_hint = "" if options.source else plateau_hint("gpt2", sizing, shape, device.type)
-    result = fit(task, vocab.encode(corpus.train), HeldOut.from_text(corpus.val, vocab, options.eval_tokens), config,
+    task.plateau_hint = "" if options.source else plateau_hint(TABLE, sizing, shape, device.type)
+    result = fit(task, train_ids, HeldOut.from_text(corpus.val, vocab, options.eval_tokens), config,
                  train_chars=len(corpus.train), checkpoint_dir=out / "train-state" if out is not None else None)
     return model.eval(), vocab, result, sizing

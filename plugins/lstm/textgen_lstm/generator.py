@@ -23,8 +23,10 @@ from pydantic import Field, model_validator
 from toolkit import Generator, Tokenized
 from toolkit.data.corpora import Corpus
 from toolkit.data.tokenize import CharTokenizer, Tokenizer, WordTokenizer
-from toolkit.options import TrainingOptions
-from toolkit.sizing import apply, auto, plateau_hint
+from toolkit.neural.sizing import apply, plateau_hint
+from toolkit.options import TrainingOptions, auto
+
+from .sizing import TABLE
 
 if TYPE_CHECKING:
     import torch
@@ -41,7 +43,8 @@ SCORE_CHUNK = 4096
 
 class LSTMOptions(TrainingOptions):
     """Model sizes and training settings. Sizes left unset follow the budget, corpus and device
-    (`toolkit.sizing`); at 85 s on a 2-core CPU that is 384 hidden units, one layer, no dropout."""
+    (`toolkit.neural.sizing`, this plugin's table in `.sizing`); at 85 s on a 2-core CPU that is 384 hidden
+    units, one layer, no dropout."""
 
     level: Literal["char", "word"] = Field("char", description="Tokens: characters, or words and punctuation.")
     max_vocab: int = Field(10000, ge=2, description="Word level: vocabulary size cap (rarer words -> <unk>).")
@@ -96,7 +99,7 @@ class LSTMGenerator(Tokenized, Generator):
         from toolkit.data.heldout import HeldOut
         from toolkit.neural import TrainConfig, fit, pick_device, seed_everything
 
-        from .model import LSTMModel, LSTMTask
+        from .model import LSTMModel, LSTMTask, measure_speed
 
         if options.level == "char":
             tokenizer: Tokenizer = CharTokenizer.fit(corpus.train)
@@ -104,9 +107,12 @@ class LSTMGenerator(Tokenized, Generator):
             tokenizer = WordTokenizer.fit(corpus.train, options.max_vocab)
         tied = options.hidden_size or options.embedding_size  # tied weights: the user's one size wins
         train_ids = tokenizer.encode(corpus.train)
-        device = pick_device(options.device).type
-        options, sizing = apply("lstm", options, corpus_chars=len(corpus.train), tokens=len(train_ids),
-                                device=device)
+        where = pick_device(options.device)
+        device = where.type
+        measure = measure_speed(len(tokenizer), train_ids, start_resets=options.start_resets, device=where,
+                                cpu_threads=options.cpu_threads)
+        options, sizing = apply(TABLE, options, corpus_chars=len(corpus.train), tokens=len(train_ids),
+                                device=device, measure=measure)
         if options.tie_weights:
             size = tied or options.hidden_size
             options = options.model_copy(update={"embedding_size": size, "hidden_size": size})
@@ -121,7 +127,7 @@ class LSTMGenerator(Tokenized, Generator):
             eval_every=options.eval_every, eval_tokens=options.eval_tokens, patience=options.patience,
             device=options.device, cpu_threads=options.cpu_threads, seed=seed, progress=options.progress)
         task = LSTMTask(module, options.start_resets)
-        task.plateau_hint = plateau_hint("lstm", sizing, module.config, device)
+        task.plateau_hint = plateau_hint(TABLE, sizing, module.config, device)
         held = HeldOut.from_text(corpus.val, tokenizer, options.eval_tokens)
         result = fit(task, train_ids, held, config, train_chars=len(corpus.train),
                      checkpoint_dir=out / "train-state" if out is not None else None)

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from toolkit.neural.probe import speed_probe
+from toolkit.neural.sizing import Measure
 from toolkit.neural.trainer import Task
 
 State = tuple[torch.Tensor, torch.Tensor]
@@ -104,3 +106,15 @@ class LSTMTask(Task):
             state = (state[0] * keep, state[1] * keep)
         logits, state = model(x, state)
         return F.cross_entropy(logits.float().flatten(0, 1), y.flatten()), state
+
+
+def measure_speed(vocab_size: int, train_ids: Any, *, start_resets: float, device: torch.device,
+                  cpu_threads: int | None) -> Measure:
+    """The sizing rule's measure of how fast a row's LSTM trains here (`toolkit.neural.probe`, cached)."""
+
+    def build(values: dict[str, Any]) -> LSTMTask:
+        return LSTMTask(LSTMModel(vocab_size, values["embedding_size"], values["hidden_size"], values["layers"],
+                                  values["dropout"], tie_weights=False), start_resets)
+
+    return speed_probe(build, train_ids, device=device, cpu_threads=cpu_threads, window="seq_len",
+                       shape={"plugin": "lstm", "vocab": vocab_size})
