@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import toolkit
+import toolkit.demo
 from toolkit import registry
 from toolkit.cli import main as cli
 from toolkit.comparison import ModelResult
@@ -16,7 +17,6 @@ from toolkit.data.corpora import load_corpus
 from toolkit.demo import (
     RECIPES,
     Recipe,
-    find_pretrained_gpt2,
     parse_overrides,
     reusable,
     run,
@@ -137,10 +137,24 @@ def check_first_demo(printed: str, out: Path, installed: list, pretrained: Path 
 def test_demo_without_any_family_says_what_to_install(play: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]):
-    monkeypatch.setenv("TEXTGEN_PLUGINS", "bigram")
-    with pytest.raises(PluginError, match="textgen-markov"):
+    monkeypatch.setenv("TEXTGEN_PLUGINS", "bigram")  # a plugin with no demo recipes
+    assert RECIPES and toolkit.demo.RECIPES == ()  # asked afresh, of the plugins installed now
+    with pytest.raises(PluginError, match="no installed plugin offers a demo model.*textgen plugins"):
         run(tmp_path / "demo", corpus=play, pretrained=False)
-    assert capsys.readouterr().out.count("skipped, plugin") == len(RECIPES)
+    assert ": training" not in capsys.readouterr().out
+
+
+def test_the_recipes_come_from_the_plugins_in_demo_order(monkeypatch: pytest.MonkeyPatch):
+    """Each installed plugin's `demo_recipes`, under its registered name, lower ``demo_order`` first."""
+    found = toolkit.demo.recipes()
+    assert found == RECIPES and all(r.plugin in registry.plugins() for r in found)
+    orders = [registry.get(r.plugin).demo_order for r in found]
+    assert orders == sorted(orders)
+    for name in {r.plugin for r in found}:
+        assert [r.label for r in found if r.plugin == name] == [r.label for r in registry.get(name).demo_recipes()]
+    if {"markov", "lstm", "gpt2"} <= set(registry.plugins()):  # the README's demo, with the built-in plugins
+        assert [r.label for r in found] == ["markov-char", "markov-word", "lstm-char", "lstm-word", "gpt2-char"]
+        assert [r.label for r in found if r.timed] == ["lstm-char", "lstm-word", "gpt2-char"]
 
 
 def test_overrides_parse_per_plugin():
@@ -166,22 +180,6 @@ def test_reusable_needs_the_same_plugin_options_and_corpus(play: Path, tmp_path:
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "textgen.json").write_text("{not json")
     assert reusable(tmp_path / "broken", recipe, recipe.options, corpus, seed=0) is None
-
-
-def test_pretrained_gpt2_is_found_on_disk_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("TEXTGEN_GPT2_PATH", raising=False)
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    assert find_pretrained_gpt2() is None
-    snapshot = tmp_path / "hub" / "models--openai-community--gpt2" / "snapshots" / "abc123"
-    snapshot.mkdir(parents=True)
-    (snapshot / "config.json").write_text("{}")
-    assert find_pretrained_gpt2() is None  # no weights
-    (snapshot / "model.safetensors").write_bytes(b"")
-    assert find_pretrained_gpt2() == snapshot
-    monkeypatch.setenv("TEXTGEN_GPT2_PATH", str(tmp_path / "nowhere"))
-    assert find_pretrained_gpt2() is None
-    monkeypatch.setenv("TEXTGEN_GPT2_PATH", str(snapshot))
-    assert find_pretrained_gpt2() == snapshot
 
 
 def _trained(label: str, tokens_per_second: float | None, points: int = 3) -> ModelResult:
@@ -210,12 +208,10 @@ def test_demo_seeds_train_each_neural_model_k_times_for_compare_seeds(play: Path
                                                                        capsys: pytest.CaptureFixture[str]):
     if not {"lstm", "markov"} <= set(registry.plugins()):
         pytest.skip("needs the lstm and markov plugins")
-    import toolkit.demo
-
     lstm = {**small_options()["lstm"], "level": "char"}
-    monkeypatch.setattr(toolkit.demo, "RECIPES", (Recipe("markov-char", "markov", {"level": "char"}),
-                                                  Recipe("lstm-char", "lstm", lstm, timed=True)))
-    chosen = train_all(load_corpus(play), tmp_path / "models", seed=3, max_seconds=0.5, seeds=2)
+    chosen = train_all(load_corpus(play), tmp_path / "models", seed=3, max_seconds=0.5, seeds=2,
+                       chosen_recipes=(Recipe("markov-char", "markov", {"level": "char"}),
+                                       Recipe("lstm-char", "lstm", lstm, timed=True)))
     seeds = tmp_path / "seeds" / "lstm-char"
     assert chosen == {"markov-char": tmp_path / "models" / "markov-char", "lstm-char": [seeds / "seed-3",
                                                                                        seeds / "seed-4"]}

@@ -73,13 +73,17 @@ def moved(old: str) -> None:
     sys.modules[old] = _CallableModule(old, module, function) if callable(function) else module
 
 
-def moved_names(module: str, names: dict[str, str]) -> Callable[[str], Any]:
+def moved_names(module: str, names: dict[str, str], *,
+                computed: dict[str, Callable[[], Any]] | None = None) -> Callable[[str], Any]:
     """A module ``__getattr__`` serving names that moved out of ``module``: ``{"main": "toolkit.cli.demo:main"}``.
 
     The new home is imported when an old name is used, so the old module does not depend on it.
+    ``computed`` serves names the module works out afresh on each use, without a warning.
     """
 
     def __getattr__(name: str) -> Any:
+        if computed and name in computed:
+            return computed[name]()
         if name not in names:
             raise AttributeError(f"module {module!r} has no attribute {name!r}")
         home, _, attr = names[name].partition(":")

@@ -8,14 +8,15 @@ their ``max_seconds`` budgets), adds a pretrained GPT-2 if one is on disk, and r
 `toolkit.compare` on the prompt "ROMEO:". Models already trained in the output
 folder with the same corpus and options are reused, and so are their recorded held-out figures
 and, for unchanged models, the previous report's measurements, so a second demo takes seconds.
-A family whose plugin is not installed is skipped with a one-line note.
+The models come from the installed plugins (`Generator.demo_recipes`, `Generator.local_pretrained`),
+asked in their ``demo_order``, so the core names none of them.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,32 +26,33 @@ from .comparison import compare, table
 from .data.corpora import Corpus, load_corpus
 from .errors import ModelDirError, PluginError
 from .generation.temperatures import DEFAULT_TEMPERATURES
+from .generator import DemoRecipe as Recipe
 from .options import parse_options
 
 DEMO_PROMPT = "ROMEO:"
 #: Training budget of each neural model, seconds (lstm ~70 s and gpt2 ~70 s keep the demo to a few minutes).
 DEFAULT_MAX_SECONDS = 70.0
-#: Hugging Face hub names of the pretrained GPT-2 looked for in the local cache (never downloaded).
-PRETRAINED_NAMES = ("openai-community/gpt2", "gpt2", "distilbert/distilgpt2", "distilgpt2")
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """One model the demo trains: a label (its folder name), a plugin and its options."""
+def _demo_plugins() -> Iterator[tuple[str, Any]]:
+    """Each installed plugin's name and class, in ``demo_order`` then name; one that fails to load is left out."""
+    found = []
+    for name in registry.plugins():
+        try:
+            cls = registry.get(name)
+        except PluginError:
+            continue  # `textgen plugins` says why
+        found.append((getattr(cls, "demo_order", 100), name, cls))
+    for _, name, cls in sorted(found, key=lambda row: row[:2]):
+        yield name, cls
 
-    label: str
-    plugin: str
-    options: dict[str, Any] = field(default_factory=dict)
-    timed: bool = False  # gets the --max-seconds training budget
 
-
-RECIPES = (
-    Recipe("markov-char", "markov", {"level": "char"}),
-    Recipe("markov-word", "markov", {"level": "word"}),
-    Recipe("lstm-char", "lstm", {"level": "char"}, timed=True),
-    Recipe("lstm-word", "lstm", {"level": "word"}, timed=True),
-    Recipe("gpt2-char", "gpt2", {"level": "char"}, timed=True),  # sized by the sizing rule for the budget
-)
+def recipes() -> tuple[Recipe, ...]:
+    """The models the demo trains: every installed plugin's `Generator.demo_recipes`, in ``demo_order``
+    (ties by plugin name), each plugin's in its own order, under the name it is registered as."""
+    hook = "demo_recipes"  # a first-release plugin has no such hook
+    return tuple(replace(recipe, plugin=name) for name, cls in _demo_plugins()
+                 for recipe in (getattr(cls, hook)() if hasattr(cls, hook) else ()))
 
 
 def say(message: str) -> None:
@@ -81,7 +83,8 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
     for key, value in parse_pairs(pairs).items():
         plugin, dot, name = key.partition(".")
         if not (dot and plugin and name):
-            raise OptionError(f"demo option {key!r} must be PLUGIN.KEY=VALUE, e.g. lstm.hidden_size=128")
+            raise OptionError(f"demo option {key!r} must be PLUGIN.KEY=VALUE: a plugin's name, a dot and "
+                              "one of its training options")
         found.setdefault(plugin, {})[name] = value
     return found
 
@@ -157,19 +160,21 @@ def check_seeds(seeds: Any) -> None:
 
 def train_all(text: Corpus, models: Path, *, seed: int, max_seconds: float | None = None,
               max_flops: float | None = None, seeds: int = 1,
-              overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Path | list[Path]]:
-    """Train (or reuse) every recipe; with ``seeds`` K > 1, each timed one K times, seeds ``seed`` .. ``seed+K-1``.
+              overrides: dict[str, dict[str, Any]] | None = None,
+              chosen_recipes: tuple[Recipe, ...] | None = None) -> dict[str, Path | list[Path]]:
+    """Train (or reuse) every recipe (`recipes`); with ``seeds`` K > 1, each timed one K times, seeds ``seed`` .. ``seed+K-1``.
 
     A timed recipe's runs go to ``models/../seeds/LABEL/seed-N`` (`comparison.seeds`), the form
     ``textgen compare --seeds K`` reads; a Markov chain's count does not depend on the seed, so
     it is trained once, in ``models/LABEL``. Returns each label's path, or its runs' paths.
+    ``chosen_recipes`` replaces the installed plugins' recipes.
     """
     from .comparison.seeds import seed_folder
 
     budget: dict[str, Any] = {"max_seconds": max_seconds, "max_flops": max_flops, "overrides": overrides}
     check_seeds(seeds)
     chosen: dict[str, Path | list[Path]] = {}
-    for recipe in RECIPES:
+    for recipe in recipes() if chosen_recipes is None else chosen_recipes:
         several = seeds > 1 and recipe.timed
         where = models.parent / "seeds" / recipe.label
         runs = [train_or_reuse(recipe, text, models, seed=seed + i, **budget,
@@ -181,48 +186,35 @@ def train_all(text: Corpus, models: Path, *, seed: int, max_seconds: float | Non
     return chosen
 
 
-def _hf_cache() -> Path:
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"])
-    home = os.environ.get("HF_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface")
-    return Path(home) / "hub"
-
-
-def find_pretrained_gpt2() -> Path | None:
-    """A pretrained GPT-2 on this machine: ``$TEXTGEN_GPT2_PATH``, else a Hugging Face cache snapshot."""
-    configured = os.environ.get("TEXTGEN_GPT2_PATH")
-    if configured:
-        path = Path(configured).expanduser()
-        return path if (path / "config.json").is_file() else None
-    for name in PRETRAINED_NAMES:
-        repo = _hf_cache() / f"models--{name.replace('/', '--')}"
-        ref = repo / "refs" / "main"
-        snapshots = [repo / "snapshots" / ref.read_text().strip()] if ref.is_file() else []
-        snapshots += sorted((repo / "snapshots").glob("*"))
-        for snapshot in snapshots:
-            if (snapshot / "config.json").is_file() and any(snapshot.glob("*.safetensors")):
-                return snapshot
-    return None
+def pretrained_entries() -> dict[str, Path]:
+    """Label ``NAME-pretrained`` and path of each installed plugin's local pretrained model
+    (`Generator.local_pretrained`) that the plugin recognises, with a one-line note on each."""
+    found: dict[str, Path] = {}
+    for name, cls in _demo_plugins():
+        label = f"{name}-pretrained"
+        try:
+            path = cls.local_pretrained() if hasattr(cls, "local_pretrained") else None
+        except LookupError as exc:
+            say(f"- {label}: none on this machine ({exc})")
+            continue
+        if path is None:
+            continue
+        try:
+            recognized = cls.recognizes(path)
+        except PluginError as exc:
+            say(f"- {label}: skipped, {exc}")
+            continue
+        if recognized:
+            say(f"- {label}: using {path}")
+            found[label] = path
+        else:
+            say(f"- {label}: skipped, the {name} plugin does not recognise {path}")
+    return found
 
 
 def pretrained_entry() -> tuple[str, Path] | None:
-    """(label, path) of a local pretrained GPT-2 the gpt2 plugin can load, or None with a one-line note."""
-    if "gpt2" not in registry.plugins():
-        return None
-    path = find_pretrained_gpt2()
-    if path is None:
-        say("- gpt2-pretrained: none on this machine (set TEXTGEN_GPT2_PATH to a GPT-2 folder to add it)")
-        return None
-    try:
-        if registry.get("gpt2").recognizes(path):
-            say(f"- gpt2-pretrained: using {path}")
-            return "gpt2-pretrained", path
-    except PluginError as exc:
-        say(f"- gpt2-pretrained: skipped, {exc}")
-        return None
-    say(f"- gpt2-pretrained: skipped, the gpt2 plugin does not recognise {path}")
-    return None
+    """(label, path) of the first local pretrained model (`pretrained_entries`), or None."""
+    return next(iter(pretrained_entries().items()), None)
 
 
 #: The results file the README's figures are rendered from (`bench/compare.py --docs docs`), in a checkout.
@@ -271,7 +263,7 @@ def run(out: Path = Path("demo-output"), *, corpus: str | Path = "tinyshakespear
         seeds: int = 1) -> Any:
     """Train (or reuse) the demo's models in ``out/models``, compare them, write ``out/report``.
 
-    ``overrides`` adds or changes training options per plugin, e.g. ``{"lstm": {"hidden_size": 128}}``.
+    ``overrides`` adds or changes training options per plugin, ``{PLUGIN: {OPTION: VALUE}}``.
     Every model is scored on the whole validation split unless ``max_score_chars`` names a slice.
     ``max_flops`` trains the neural models for that compute instead of ``max_seconds``; ``seeds`` K > 1
     trains each K times (`train_all`) and reports intervals. The crossovers are printed in training
@@ -285,11 +277,11 @@ def run(out: Path = Path("demo-output"), *, corpus: str | Path = "tinyshakespear
     say(f"textgen demo: {text.name} ({len(text.train):,} training characters), models in {models_dir}")
     chosen: dict[str, Any] = dict(train_all(text, models_dir, seed=seed, max_seconds=max_seconds,
                                             max_flops=max_flops, seeds=seeds, overrides=overrides))
-    extra = pretrained_entry() if pretrained else None
-    if extra is not None:
-        chosen[extra[0]] = extra[1]
+    if pretrained:
+        chosen.update(pretrained_entries())
     if not chosen:
-        raise PluginError("no generator family is installed: install textgen-markov, textgen-lstm or textgen-gpt2")
+        raise PluginError("no installed plugin offers a demo model: install a generator plugin that does "
+                          "(`textgen plugins` lists what is installed)")
     say(f"comparing {len(chosen)} model(s) on the prompt {prompt!r} ...")
     report = compare(chosen, text, [prompt], samples=samples, temperatures=temperatures, max_tokens=max_tokens,
                      seed=seed, max_score_chars=max_score_chars, out=out / "report", seeds=seeds,
@@ -309,5 +301,5 @@ def run(out: Path = Path("demo-output"), *, corpus: str | Path = "tinyshakespear
     return report
 
 
-#: ``textgen demo`` itself moved to the CLI.
-__getattr__ = moved_names(__name__, {"main": "toolkit.cli.demo:main"})
+#: ``textgen demo`` itself moved to the CLI; ``RECIPES`` is the installed plugins' recipes, asked afresh.
+__getattr__ = moved_names(__name__, {"main": "toolkit.cli.demo:main"}, computed={"RECIPES": recipes})

@@ -173,6 +173,21 @@ class Surprisal:
                 "score": self.score.to_json()}
 
 
+@dataclass(frozen=True)
+class DemoRecipe:
+    """One model ``textgen demo`` trains with a plugin (`Generator.demo_recipes`).
+
+    ``label`` is the model's folder and row name; ``timed`` puts it under the demo's neural
+    training budget (``max_seconds`` or ``max_flops``). The demo fills in ``plugin`` with the
+    name the plugin is registered under.
+    """
+
+    label: str
+    plugin: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    timed: bool = False
+
+
 class Generator(ABC):
     """What every plugin implements. Subclass it and register it under ``textgen.generators``."""
 
@@ -184,6 +199,8 @@ class Generator(ABC):
     suppress_ids: Sequence[int] = ()
     #: The plugin API version the plugin needs, "MAJOR.MINOR" (`toolkit.PLUGIN_API_VERSION`); None: any.
     requires_api: ClassVar[str | None] = None
+    #: Where ``textgen demo`` puts this plugin's recipes: lower first, ties by plugin name (`demo_recipes`).
+    demo_order: ClassVar[int] = 100
     #: Whether `score` calls the first release's ``nats(text)`` (set by `toolkit._compat.adapt_old_hooks`).
     _old_nats: ClassVar[bool] = False
 
@@ -220,6 +237,23 @@ class Generator(ABC):
     def recognizes(cls, path: Path) -> bool:
         """Whether a directory with no textgen manifest is one this plugin can load (a HF model)."""
         return False
+
+    @classmethod
+    def demo_recipes(cls) -> Sequence[DemoRecipe]:
+        """The models ``textgen demo`` trains with this plugin, in this order; none by default.
+
+        The demo asks every installed plugin, so the core never names one.
+        """
+        return ()
+
+    @classmethod
+    def local_pretrained(cls) -> Path | None:
+        """A pretrained model already on this machine that ``textgen demo`` adds (never downloaded).
+
+        None (the default) when the plugin offers none; a plugin that could, but finds none here,
+        raises LookupError with one line on how to add one.
+        """
+        return None
 
     @abstractmethod
     def save_files(self, folder: Path) -> dict[str, Any]:

@@ -299,3 +299,24 @@ def test_the_sizing_probe_times_each_row_at_its_context(monkeypatch: pytest.Monk
     assert timed == [(3, 12, 64), (4, 12, 64)]  # cpu-short, then baby; the largest row is not timed
     options.sized(1_000_000, "cpu", measure_speed(options, vocab, vocab.encode(TEXT), torch.device("cpu")))
     assert len(timed) == 2  # a second run on this machine reads the speeds from the cache
+
+
+def test_pretrained_gpt2_is_found_on_disk_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's hook (`local_pretrained`): ``$TEXTGEN_GPT2_PATH``, else a cache snapshot with weights; else
+    LookupError saying how to add one."""
+    monkeypatch.delenv("TEXTGEN_GPT2_PATH", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(LookupError, match="TEXTGEN_GPT2_PATH"):
+        GPT2Generator.local_pretrained()
+    snapshot = tmp_path / "hub" / "models--openai-community--gpt2" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    with pytest.raises(LookupError):
+        GPT2Generator.local_pretrained()  # no weights
+    (snapshot / "model.safetensors").write_bytes(b"")
+    assert GPT2Generator.local_pretrained() == snapshot
+    monkeypatch.setenv("TEXTGEN_GPT2_PATH", str(tmp_path / "nowhere"))
+    with pytest.raises(LookupError):
+        GPT2Generator.local_pretrained()
+    monkeypatch.setenv("TEXTGEN_GPT2_PATH", str(snapshot))
+    assert GPT2Generator.local_pretrained() == snapshot

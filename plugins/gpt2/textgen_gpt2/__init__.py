@@ -25,6 +25,7 @@ from pydantic import Field, field_validator
 
 from toolkit import Generator, Tokenized
 from toolkit.data.corpora import Corpus
+from toolkit.generator import DemoRecipe
 from toolkit.neural.sizing import Measure, Sizing, apply
 from toolkit.options import TrainingOptions, auto
 
@@ -98,6 +99,7 @@ class GPT2Options(TrainingOptions):
 class GPT2Generator(Tokenized, Generator):
     name = "gpt2"
     Options = GPT2Options
+    demo_order = 30  # after the Markov chains and the LSTMs
 
     def __init__(self, model: Any, vocab: CharVocab | HFVocab, source: str | None = None,
                  threads: int | None = None) -> None:
@@ -126,6 +128,21 @@ class GPT2Generator(Tokenized, Generator):
 
         model, vocab = checkpoints.load(source, pick_device(device))
         return cls(model, vocab, source=source)
+
+    @classmethod
+    def demo_recipes(cls) -> tuple[DemoRecipe, ...]:
+        """A small character GPT-2 from scratch, sized by the sizing rule for the demo's budget."""
+        return (DemoRecipe("gpt2-char", cls.name, {"level": "char"}, timed=True),)
+
+    @classmethod
+    def local_pretrained(cls) -> Path | None:
+        """``$TEXTGEN_GPT2_PATH``, else a GPT-2 in the Hugging Face cache (`.local`); LookupError if none."""
+        from .local import HOW_TO_ADD, find_pretrained
+
+        found = find_pretrained()
+        if found is None:
+            raise LookupError(HOW_TO_ADD)
+        return found
 
     @classmethod
     def recognizes(cls, path: Path) -> bool:

@@ -23,6 +23,7 @@ from pydantic import Field, model_validator
 from toolkit import Generator, Tokenized
 from toolkit.data.corpora import Corpus
 from toolkit.data.tokenize import CharTokenizer, Tokenizer, WordTokenizer
+from toolkit.generator import DemoRecipe
 from toolkit.neural.sizing import apply, plateau_hint
 from toolkit.options import TrainingOptions, auto
 
@@ -84,6 +85,12 @@ class LSTMGenerator(Tokenized, Generator):
     name = "lstm"
     Options = LSTMOptions
     suppress_ids = (0,)  # never generate <unk>
+    demo_order = 20  # after the Markov chains, before GPT-2
+
+    @classmethod
+    def demo_recipes(cls) -> tuple[DemoRecipe, ...]:
+        """A character and a word LSTM under the demo's budget: word against character models on one book."""
+        return tuple(DemoRecipe(f"lstm-{level}", cls.name, {"level": level}, timed=True) for level in ("char", "word"))
 
     def __init__(self, tokenizer: Tokenizer, module: LSTMModel, cpu_threads: int | None = None) -> None:
         super().__init__()

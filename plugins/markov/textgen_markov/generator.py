@@ -27,7 +27,7 @@ from toolkit.data.tokenize import CharTokenizer
 from toolkit.errors import TextgenError
 from toolkit.generation.sampling import Candidates
 from toolkit.generation.stopping import Criterion, SegmentFilter
-from toolkit.generator import Charges, Generator, Tokenized
+from toolkit.generator import Charges, DemoRecipe, Generator, Tokenized
 
 from . import chainfile
 from .kneser_ney import KneserNey
@@ -64,6 +64,12 @@ class MarkovGenerator(Tokenized, Generator):
     name = "markov"
     Options = MarkovOptions
     # no suppress_ids: <unk> never follows anything in the chain, so it is never a candidate
+    demo_order = 10  # first: built in seconds
+
+    @classmethod
+    def demo_recipes(cls) -> tuple[DemoRecipe, ...]:
+        """A character and a word chain; counted in one pass, so no training budget."""
+        return tuple(DemoRecipe(f"markov-{level}", cls.name, {"level": level}) for level in ("char", "word"))
 
     def __init__(self, options: MarkovOptions, level: Level, counts: NgramCounts) -> None:
         super().__init__()
