@@ -37,7 +37,8 @@ MODULES = (
 )
 #: Names of other modules that a plugin subclasses, returns or catches.
 NAMES = (
-    "toolkit.generator.Charges", "toolkit.generator.Surprisal", "toolkit.generator.UnknownTokensWarning",
+    "toolkit.generator.Charges", "toolkit.generator.DemoRecipe", "toolkit.generator.Surprisal",
+    "toolkit.generator.UnknownTokensWarning",
     "toolkit.neural.probe.speed_probe",
 )
 #: Values that are part of the promise themselves (other constants are listed with their type only).

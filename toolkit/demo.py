@@ -162,7 +162,8 @@ def train_all(text: Corpus, models: Path, *, seed: int, max_seconds: float | Non
               max_flops: float | None = None, seeds: int = 1,
               overrides: dict[str, dict[str, Any]] | None = None,
               chosen_recipes: tuple[Recipe, ...] | None = None) -> dict[str, Path | list[Path]]:
-    """Train (or reuse) every recipe (`recipes`); with ``seeds`` K > 1, each timed one K times, seeds ``seed`` .. ``seed+K-1``.
+    """Train (or reuse) every recipe (`recipes`); with ``seeds`` K > 1, each timed one K times,
+    seeds ``seed`` .. ``seed+K-1``.
 
     A timed recipe's runs go to ``models/../seeds/LABEL/seed-N`` (`comparison.seeds`), the form
     ``textgen compare --seeds K`` reads; a Markov chain's count does not depend on the seed, so
