@@ -5,6 +5,7 @@ a circle through a function's import is still a circle)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,3 +101,71 @@ def test_the_reader_sees_relative_lazy_and_type_only_imports():
     assert "toolkit.generator" in arrows["toolkit.registry"]  # imported inside a function
     assert "toolkit.generation.sampling" in arrows["toolkit.generation.run"]  # under TYPE_CHECKING
     assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == {frozenset("abc")}
+
+
+#: The built-in plugins, and the test plugins the suite installs: the core names none of them.
+PLUGIN_NAMES = ("markov", "lstm", "gpt2", "bigram", "openai", "ngram-canary")
+#: Keyword arguments whose text is help for a reader (argparse), where an example may name a plugin.
+HELP_KEYWORDS = {"help", "epilog", "description", "usage"}
+
+
+def _names_a_plugin(text: str) -> bool:
+    """Whether a word of ``text`` (a run of letters, digits and ``_.:-``) is a plugin's name, its
+    distribution or package (``textgen-NAME``, ``textgen_NAME``), or starts with the name and one of
+    ``-.:_`` (a label ``lstm-char``, an option key ``lstm.hidden_size``, a source ``gpt2:distilgpt2``)."""
+    for word in re.findall(r"[A-Za-z0-9_.:-]+", text):
+        bare = re.sub(r"^textgen[-_]", "", word)
+        if any(bare == name or bare.startswith(tuple(name + c for c in "-.:_")) for name in PLUGIN_NAMES):
+            return True
+    return False
+
+
+def _exempt(tree: ast.AST) -> set[int]:
+    """Ids of the string nodes that are prose for a reader: docstrings, argparse help texts
+    (``help=``, ``epilog=``, ...) and the example command lines given to the CLI's `add_command`."""
+    texts: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and \
+                node.body and isinstance(node.body[0], ast.Expr):
+            texts.append(node.body[0].value)
+        elif isinstance(node, ast.Call):
+            texts += [k.value for k in node.keywords if k.arg in HELP_KEYWORDS]
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            texts += node.args if called == "add_command" else []
+    return {id(n) for text in texts for n in ast.walk(text)}
+
+
+def _plugin_names_in_code(source: str) -> list[str]:
+    """The string constants of ``source`` that name a plugin (`_names_a_plugin`) outside prose (`_exempt`)."""
+    tree = ast.parse(source)
+    exempt = _exempt(tree)
+    return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in exempt and _names_a_plugin(node.value)]
+
+
+def test_the_core_names_no_plugin_in_its_code():
+    """No string the core's code uses names a built-in or test plugin: no ``registry.get("gpt2")``, no
+    ``plugin == "lstm"``, no ``{"markov": ...}`` key, no ``"lstm-char"`` label or ``"textgen-markov"`` in a
+    message. The rule, on string constants (f-strings' literal parts too) of every module in toolkit/:
+    a word equal to a plugin's name (case-sensitive: prose such as "a Markov chain" describes the method),
+    its ``textgen-NAME``/``textgen_NAME``, or the name followed by ``-``, ``.``, ``:`` or ``_`` is refused.
+    Prose for a reader may name one as an example: docstrings, argparse ``help``/``epilog``/``description``/
+    ``usage`` texts and the example command lines of `toolkit.cli.common.add_command`; comments are not code.
+    What a plugin knows (its demo recipes, sizes, pretrained models) it says through its own hooks."""
+    found = {str(path.relative_to(ROOT)): names for path in sorted(CORE.rglob("*.py"))
+             if (names := _plugin_names_in_code(path.read_text(encoding="utf-8")))}
+    assert found == {}
+
+
+def test_the_plugin_name_rule_reads_code_and_spares_prose():
+    code = '''
+def f(plugin, key):
+    """Train lstm-char, as in ``registry.get("gpt2")``."""
+    p.add_argument("--x", help="e.g. lstm.hidden_size=128")
+    add_command(sub, "options", "show options", "textgen options lstm")
+    if plugin == "lstm" or registry.get("gpt2"):
+        raise ValueError(f"install textgen-markov for {key}; a Markov chain is counted, markovify rejects")
+    return {"ngram-canary": 1, "label": "gpt2-pretrained", "ngram_overlap": 2}
+'''
+    assert sorted(_plugin_names_in_code(code)) == ["gpt2", "gpt2-pretrained", "install textgen-markov for ", "lstm",
+                                                  "ngram-canary"]
