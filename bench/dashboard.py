@@ -7,7 +7,7 @@
 The real page (``textgen dashboard --models FOLDER`` in Debian's chromium through Playwright)
 picks its defaults: one loadable model of each family, then the rest, four in all. Generate
 is pressed once so every model is loaded and warm; then, ``--repeats`` times, the page's own
-MutationObserver (`tests/dashboard_driver.py`'s `WATCH_JS`) times pressing Generate to the first generated
+MutationObserver (`tests/support/dashboard_driver.py`'s `WATCH_JS`) times pressing Generate to the first generated
 text in every column (target: within 1.5 s) and to the last column generated, and each
 column's caption gives its characters per second over its own turns (the columns generate
 one at a time, `dashboard.workers.Turns`). Each model's ``textgen generate`` with the same prompt,
@@ -33,7 +33,7 @@ from provenance import figures, provenance, record
 _BENCH = sys.path.pop(0)  # bench/: while it is on the path, this script's own name hides the dashboard package
 importlib.import_module("dashboard")
 sys.path.insert(0, _BENCH)
-sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "tests"))  # the browser harness, not installed
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "tests" / "support"))  # the browser harness, not installed
 
 from dashboard_driver import WATCH_JS, browser, generate, serve, set_number, train_tiny, wait_finished, watched  # noqa: E402
 

@@ -26,7 +26,7 @@ from pathlib import Path
 # bench/ is on the path first when this runs as a script, and bench/dashboard.py would hide the dashboard package;
 # the browser harness lives with the tests, which are not installed
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
 from dashboard_driver import WATCH_JS, browser, generate, open_tab, serve, wait_finished, why_not  # noqa: E402
 

@@ -1,6 +1,6 @@
 """The declared plugin API is frozen: the public names and signatures that plugin authors and API users
-rely on (tests/api_surface.py) must match tests/api_surface.txt, so every change to them is a reviewed
-change to that file, made in the same commit (`python tests/api_surface.py --update`)."""
+rely on (tests/support/api_surface.py) must match tests/api_surface.txt, so every change to them is a reviewed
+change to that file, made in the same commit (`python tests/support/api_surface.py --update`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def test_the_public_surface_matches_its_checked_in_record():
     diff = "\n".join(difflib.unified_diff(recorded, current, "tests/api_surface.txt", "the code", lineterm=""))
     assert not diff, (
         "the public plugin API changed. If that is intended, keep the old names working (docs/plugins.md, "
-        "'The plugin API'), run `python tests/api_surface.py --update` and commit tests/api_surface.txt with "
+        "'The plugin API'), run `python tests/support/api_surface.py --update` and commit tests/api_surface.txt with "
         f"the change:\n{diff}")
 
 

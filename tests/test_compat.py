@@ -8,7 +8,7 @@ import json
 import warnings
 
 import pytest
-from test_layout import ROOT, _imported
+from imports import ROOT, imported
 from textgen_bigram import BigramGenerator
 
 from toolkit import _compat
@@ -143,6 +143,6 @@ def test_no_code_of_ours_imports_an_old_path():
             name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Import | ast.ImportFrom):
-                    found += [f"{path.relative_to(ROOT)}: {target}" for target in _imported(name, path, node)
+                    found += [f"{path.relative_to(ROOT)}: {target}" for target in imported(name, path, node)
                               if target in _compat.MOVED]
     assert found == []

@@ -8,7 +8,8 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from imports import ROOT, imported
+
 CORE = ROOT / "toolkit"
 #: Top-level packages that stand above the core: it may never import them.
 ABOVE = ("dashboard", "bench", "textgen_markov", "textgen_lstm", "textgen_gpt2", "textgen_openai", "textgen_bigram")
@@ -25,19 +26,6 @@ def _modules() -> dict[str, Path]:
     return found
 
 
-def _imported(name: str, path: Path, node: ast.ImportFrom | ast.Import) -> list[str]:
-    """The dotted names an import statement in module ``name`` (file ``path``) reaches."""
-    if isinstance(node, ast.Import):
-        return [alias.name for alias in node.names]
-    base = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-    if node.level:
-        base = base[: len(base) - node.level + 1]
-        stem = ".".join([*base, node.module] if node.module else base)
-    else:
-        stem = node.module or ""
-    return [stem, *(f"{stem}.{alias.name}" for alias in node.names)]
-
-
 def _graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Arrows between core modules, and each core module's imports of what stands above the core."""
     modules = _modules()
@@ -47,7 +35,7 @@ def _graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Import | ast.ImportFrom):
                 continue
-            for target in _imported(name, path, node):
+            for target in imported(name, path, node):
                 if target.split(".")[0] in ABOVE:
                     upward.setdefault(name, set()).add(target)
                 # `from pkg import mod` reaches pkg.mod; `from pkg import name` reaches pkg

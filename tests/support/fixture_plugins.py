@@ -12,7 +12,7 @@ import pytest
 
 from toolkit import registry
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TEXTGEN = Path(sys.executable).with_name("textgen")
 
 

@@ -29,7 +29,7 @@ from toolkit.cli.dashboard import MODELS_ENV
 from toolkit.data.corpora import Corpus
 from toolkit.generation.sampling import SamplingOptions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TRAIN = ("ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n"
          "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\nDeny thy father and refuse thy name.\n\n") * 30
 #: What the browser pastes: two lines, a word no model saw, a character none saw.

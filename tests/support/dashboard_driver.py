@@ -8,7 +8,7 @@ holds generated text: a state that lasts a few milliseconds is still seen, and t
 is the page's own.
 
 It lives with the tests, outside the installed packages; the benchmarks in bench/ put
-tests/ on their path to import it.
+tests/support on their path to import it.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from toolkit.serving.process import textgen
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LINES = ["the cat sat on the mat.", "the dog sat on the log.", "a cat and a dog met on a mat.",
          "ROMEO: is the cat on the mat?", "JULIET: the dog is on the log!"]
 TEXT = "\n".join(LINES[i % 5] if i % 3 else LINES[(i * 2) % 5] for i in range(200)) + "\n"
