@@ -1,6 +1,7 @@
 """The core's layout: no import circles in toolkit/, and no arrow from the core up to a plugin,
 the dashboard or the benchmarks. Imports are read from the source (lazy and type-only ones too:
-a circle through a function's import is still a circle)."""
+a circle through a function's import is still a circle). And the core's code names no plugin
+(`test_the_core_names_no_plugin_in_its_code`)."""
 
 from __future__ import annotations
 
