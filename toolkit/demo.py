@@ -42,7 +42,7 @@ def _demo_plugins() -> Iterator[tuple[str, Any]]:
             cls = registry.get(name)
         except PluginError:
             continue  # `textgen plugins` says why
-        found.append((getattr(cls, "demo_order", 100), name, cls))
+        found.append((cls.demo_order, name, cls))
     for _, name, cls in sorted(found, key=lambda row: row[:2]):
         yield name, cls
 
@@ -50,9 +50,7 @@ def _demo_plugins() -> Iterator[tuple[str, Any]]:
 def recipes() -> tuple[Recipe, ...]:
     """The models the demo trains: every installed plugin's `Generator.demo_recipes`, in ``demo_order``
     (ties by plugin name), each plugin's in its own order, under the name it is registered as."""
-    hook = "demo_recipes"  # a first-release plugin has no such hook
-    return tuple(replace(recipe, plugin=name) for name, cls in _demo_plugins()
-                 for recipe in (getattr(cls, hook)() if hasattr(cls, hook) else ()))
+    return tuple(replace(recipe, plugin=name) for name, cls in _demo_plugins() for recipe in cls.demo_recipes())
 
 
 def say(message: str) -> None:
@@ -194,7 +192,7 @@ def pretrained_entries() -> dict[str, Path]:
     for name, cls in _demo_plugins():
         label = f"{name}-pretrained"
         try:
-            path = cls.local_pretrained() if hasattr(cls, "local_pretrained") else None
+            path = cls.local_pretrained()
         except LookupError as exc:
             say(f"- {label}: none on this machine ({exc})")
             continue
