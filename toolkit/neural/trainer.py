@@ -38,6 +38,7 @@ seconds budget (``max_seconds``) looks at the clock.
 
 from __future__ import annotations
 
+import gc
 import math
 import sys
 import time
@@ -262,6 +263,9 @@ def fit(task: Task, train_ids: Sequence[int] | np.ndarray | torch.Tensor,
     with distributed(device) as (rank, world):
         loop = _Loop(task, config, device, rank, world, checkpoint_dir, callback)
         result = loop.run(train, val, (train_chars or len(train)) / max(1, len(train)))
+        if world > 1:  # the DDP wrapper and its gloo work go now, while the process group is whole: left to
+            del loop  # interpreter exit, gloo's threads touched Python objects mid-teardown (SIGABRT now and then)
+            gc.collect()
     result.cpu_threads = threads
     return result
 
