@@ -38,7 +38,9 @@ from provenance import conclude
 import toolkit
 from toolkit.data.corpora import Corpus, load_corpus
 from toolkit.serving import LIMITS
-from toolkit.serving.process import Running, started
+
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "tests" / "support"))  # the server harness, not installed
+from served_process import Running, started
 
 PROMPT = "ROMEO:"
 OVERHEAD_TARGET = 0.8

@@ -11,10 +11,10 @@ pytest.importorskip("starlette")
 pytest.importorskip("openai")
 
 from served import FIXTURES, LSTM, MAX_PROMPT_CHARS, TEXT, run_textgen
+from served_process import Running, started
 
 import toolkit
 from toolkit.data.corpora import Corpus
-from toolkit.serving.process import Running, started
 
 
 @pytest.fixture(scope="session")

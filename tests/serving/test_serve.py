@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from served import run_textgen, samples
+from served_process import started
 
 import toolkit
 from toolkit.generator import UnknownTokensWarning
 from toolkit.serving import chat_prompt
-from toolkit.serving.process import started
 from toolkit.serving.protocol import Message
 
 SCORED = "the cat met ☃ dog on the log.\nROMEO: the mat!"  # ☃: a character no model saw, charged its spelling

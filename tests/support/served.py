@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from toolkit.serving.process import textgen
+from served_process import textgen
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LINES = ["the cat sat on the mat.", "the dog sat on the log.", "a cat and a dog met on a mat.",

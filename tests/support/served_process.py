@@ -1,4 +1,4 @@
-"""`textgen serve` in a child process, for tests and benchmarks: started on a free port, always stopped."""
+"""`textgen serve` in a child process, for tests and benchmarks (not installed): on a free port, always stopped."""
 
 from __future__ import annotations
 
