@@ -39,11 +39,12 @@ def test_a_compute_budget_several_seed_run_renders_its_intervals_and_unit():
     found["models"][2].update(bpc=2.1681, bpc_interval={"low": 2.15, "high": 2.19, "half_width": 0.0205},
                               distinct_2_interval={"low": 0.95, "high": 0.99}, train_flops=2.0e13,
                               train_tokens_per_second=42_000.0)
-    found["models"][0].update(bpc_interval={"low": 2.1879, "high": 2.1879, "half_width": 0.0})  # exact: a count
+    found["models"][0].update(bpc_interval={"low": 2.1879, "high": 2.1879, "half_width": 0.0},  # exact: a count
+                              train_flops=7.0e6, train_tokens_per_second=None)  # a count's cost; no training speed
     text = script.render(found)
     row = f"| {found['models'][2]['description']} | 2.168 ± 0.021 | 2.0e13 | 42,000 |"
     assert row in text and f"| {found['models'][2]['distinct_2']:.3f} [0.950, 0.990] |" in text
-    assert f"| {found['models'][0]['description']} | 2.188 | - |" in text
+    assert f"| {found['models'][0]['description']} | 2.188 | 7.0e6 | - |" in text
     assert "mean ± 95% interval over 3 seeds" in text and "seeds 0 to 2" in text
     assert "neural budget 2.0e13 training FLOPs each (a compute budget" in text
     assert "trained on Test CPU, 2 threads" in text and "Intervals: held-out bits/char as the mean ± Student t" in text
