@@ -48,6 +48,7 @@ from provenance import QUICK_CHARS, provenance, record, target, tiny_shakespeare
 from scaling import held
 
 import toolkit
+from toolkit.comparison.intervals import seed_interval
 from toolkit.data.corpora import Corpus
 
 CHECKS = ("repeat", "threads", "sizing", "longer", "seeds", "cost")
@@ -62,8 +63,6 @@ THREADS_BPC = 0.02  #: bits/char between one and two threads under one compute b
 SIZING_NATS = 0.02  #: nats/char the rule's choice may trail the best row by
 LONGER_NATS = 0.005  #: nats/char a longer budget may lose to noise
 COST_SHARE = 0.02  #: share of a 70 s training that counting FLOPs and the sizing probe may cost
-#: Two-sided 95% Student t quantiles by degrees of freedom (for the seeds' intervals).
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 Verdict = tuple[str, bool | None, str]  # (target, met or None when not measured, figures or the reason)
 
@@ -247,11 +246,9 @@ def check_longer(bench: Bench) -> list[Verdict]:
 
 
 def interval(values: list[float]) -> tuple[float, float]:
-    """Mean and half-width of the 95% Student t interval (0 for one value)."""
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, 0.0
-    return mean, T95.get(len(values) - 1, 1.96) * statistics.stdev(values) / math.sqrt(len(values))
+    """Mean and half-width of the 95% Student t interval, as compare reports it (0 for one value: a count)."""
+    found = seed_interval(values, exact=len(values) < 2)
+    return found["mean"], found["half_width"]
 
 
 def check_seeds(bench: Bench) -> list[Verdict]:
