@@ -189,14 +189,7 @@ def compare(models: Sequence[Group] | Mapping[str, Group], corpus: str | Path | 
     parameters["metrics"]["intervals"] = {"held_out": SEED_METHOD, "samples": BOOTSTRAP_METHOD}
     previous = previous_results(out, parameters) if out is not None and reuse_measurements else {}
     run = _Run(corpus, index, parameters, device, previous, str(out), progress)
-    results, failed = [], []
-    for i, (label, runs) in enumerate(zip(labels, groups, strict=True), 1):
-        progress(f"[{i}/{len(groups)}] {label}: loading")
-        try:
-            results.append(run.measure_runs(label, runs))
-        except Exception as exc:  # one broken model must not throw away the others' work
-            failed.append(FailedModel(label=label, source=_name(runs[0]), error=f"{type(exc).__name__}: {exc}"))
-            progress(f"{label}: failed ({failed[-1].error}); the report gets an error row")
+    results, failed = _measure_all(run, labels, groups, progress)
     parameters["models"] = [_name(runs[0]) if len(runs) == 1 else [_name(r) for r in runs] for runs in groups]
     progress(f"reference lines on the same split of {corpus.name}")
     references = [asdict(r) for r in reference_lines(corpus)]
@@ -207,3 +200,17 @@ def compare(models: Sequence[Group] | Mapping[str, Group], corpus: str | Path | 
     if out is not None:
         report.save(out)
     return report
+
+
+def _measure_all(run: _Run, labels: list[str], groups: list[list[Entry]],
+                 progress: Callable[[str], None]) -> tuple[list[ModelResult], list[FailedModel]]:
+    """Each model in turn; one that fails gets an error row and the others are still measured."""
+    results, failed = [], []
+    for i, (label, runs) in enumerate(zip(labels, groups, strict=True), 1):
+        progress(f"[{i}/{len(groups)}] {label}: loading")
+        try:
+            results.append(run.measure_runs(label, runs))
+        except Exception as exc:  # one broken model must not throw away the others' work
+            failed.append(FailedModel(label=label, source=_name(runs[0]), error=f"{type(exc).__name__}: {exc}"))
+            progress(f"{label}: failed ({failed[-1].error}); the report gets an error row")
+    return results, failed
