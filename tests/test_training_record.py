@@ -42,10 +42,13 @@ def test_val_bpc_is_the_whole_split_scored_like_textgen_score(plugin, tmp_path, 
     model = toolkit.train(plugin, CORPUS, out=tmp_path / "m", **TINY[plugin])
     manifest = json.loads((tmp_path / "m" / "textgen.json").read_text())
     scored = toolkit.load(tmp_path / "m").score(CORPUS.val).bpc
-    assert manifest["training"]["val_bpc"] == pytest.approx(scored, abs=1e-9)
-    assert model.training["val_bpc"] == pytest.approx(scored, abs=1e-9)
+    # On a CPU: the same figure. On a GPU the kernels picked for the trained and the reloaded weights may
+    # round float32 differently (seen on an H200: 5e-6 bits/char apart in TF32, before scoring went IEEE).
+    same = 1e-9 if model.info().get("device", "cpu") == "cpu" else 1e-6
+    assert manifest["training"]["val_bpc"] == pytest.approx(scored, abs=same)
+    assert model.training["val_bpc"] == pytest.approx(scored, abs=same)
     assert main(["score", str(tmp_path / "m"), "--text-file", str(_val_file(tmp_path)), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["bpc"] == pytest.approx(scored, abs=1e-9)
+    assert json.loads(capsys.readouterr().out)["bpc"] == pytest.approx(scored, abs=same)
 
 
 def _val_file(tmp_path):

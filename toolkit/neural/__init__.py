@@ -19,19 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time `__getattr__` imports on first use
     from .checkpoint import load_tensors, read_checkpoint, save_tensors, write_checkpoint
-    from .device import autocast, pick_device, seed_everything, use_cpu_threads
+    from .device import autocast, exact_float32, pick_device, seed_everything, use_cpu_threads
     from .trainer import Task, TrainConfig, TrainResult, fit
 
 _API = {
     "load_tensors": "checkpoint", "read_checkpoint": "checkpoint", "save_tensors": "checkpoint",
-    "write_checkpoint": "checkpoint", "autocast": "device", "pick_device": "device", "seed_everything": "device",
-    "use_cpu_threads": "device", "Task": "trainer", "TrainConfig": "trainer", "TrainResult": "trainer",
-    "fit": "trainer",
+    "write_checkpoint": "checkpoint", "autocast": "device", "exact_float32": "device", "pick_device": "device",
+    "seed_everything": "device", "use_cpu_threads": "device", "Task": "trainer", "TrainConfig": "trainer",
+    "TrainResult": "trainer", "fit": "trainer",
 }
 
 __all__ = [
-    "Task", "TrainConfig", "TrainResult", "autocast", "fit", "load_tensors", "pick_device", "read_checkpoint",
-    "save_tensors", "seed_everything", "use_cpu_threads", "write_checkpoint",
+    "Task", "TrainConfig", "TrainResult", "autocast", "exact_float32", "fit", "load_tensors", "pick_device",
+    "read_checkpoint", "save_tensors", "seed_everything", "use_cpu_threads", "write_checkpoint",
 ]
 
 

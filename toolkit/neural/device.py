@@ -48,6 +48,43 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
+#: Where torch keeps the float32 precision of CUDA's matmuls and cuDNN's kernels (torch >= 2.9; older: allow_tf32).
+_PRECISION_KNOBS = ("cuda.matmul", "cudnn.rnn", "cudnn.conv")
+
+
+@contextlib.contextmanager
+def exact_float32(device: torch.device) -> Iterator[None]:
+    """IEEE float32 inside, on CUDA; nothing changes elsewhere.
+
+    By default cuDNN runs an LSTM's float32 in TF32 (a 10-bit mantissa), and which kernel runs depends on
+    the weights' layout, so the same model scored twice on one GPU could differ in the 6th digit. A held-out
+    figure is the product's verdict: it is scored in float32 on every device (training keeps bf16 and TF32).
+    """
+    if device.type != "cuda":
+        yield
+        return
+    knobs = [_knob(path) for path in _PRECISION_KNOBS]
+    if all(k is not None and hasattr(k, "fp32_precision") for k in knobs):
+        before = [k.fp32_precision for k in knobs]
+        try:
+            for k in knobs:
+                k.fp32_precision = "ieee"
+            yield
+        finally:
+            for k, value in zip(knobs, before, strict=True):
+                k.fp32_precision = value
+        return
+    with torch.backends.cudnn.flags(enabled=torch.backends.cudnn.enabled, allow_tf32=False):
+        yield
+
+
+def _knob(path: str) -> object | None:
+    found: object | None = torch.backends
+    for part in path.split("."):
+        found = getattr(found, part, None)
+    return found
+
+
 def use_cpu_threads(requested: int | None = None) -> int:
     """Set torch's CPU threads for the calling thread by the toolkit's rule; returns the count.
 

@@ -242,14 +242,14 @@ def test_gpt2_folders_load_without_transformers(level: str, hf_dir: Path, tmp_pa
     assert run.returncode == 0, run.stderr[-2000:]
     light = toolkit.load(folder)
     assert isinstance(light.model, native.GPT2)
-    hf_model = AutoModelForCausalLM.from_pretrained(folder)
+    hf_model = AutoModelForCausalLM.from_pretrained(folder).to(light.device)  # on a GPU, the same GPU
     with torch.inference_mode():
-        row = torch.tensor([[light.tokenizer.bos, *light.encode("ROMEO: It is")]])
+        row = torch.tensor([[light.tokenizer.bos, *light.encode("ROMEO: It is")]], device=light.device)
         torch.testing.assert_close(light.model(input_ids=row).logits, hf_model(input_ids=row).logits)
     texts = light.generate("ROMEO:", max_tokens=12, num_samples=2, seed=4)
     assert run.stdout.strip() == f"{texts!r} {light.score('JULIET:' + chr(10) + 'It is the sun.' + chr(10)).bpc!r}"
     light.save(tmp_path / "again")  # and what it writes back loads in plain transformers
-    again = AutoModelForCausalLM.from_pretrained(tmp_path / "again")
+    again = AutoModelForCausalLM.from_pretrained(tmp_path / "again").to(light.device)
     with torch.inference_mode():
         torch.testing.assert_close(again(input_ids=row).logits, hf_model(input_ids=row).logits)
 

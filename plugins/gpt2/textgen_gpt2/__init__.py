@@ -200,10 +200,12 @@ class GPT2Generator(Tokenized, Generator):
         """Strided sliding-window log-loss of each token."""
         import torch
 
+        from toolkit.neural import exact_float32
+
         from .decoding import sliding_nats
 
         self._run_here()
-        with torch.inference_mode():
+        with torch.inference_mode(), exact_float32(self.device):
             return sliding_nats(self.model, self.tokenizer.bos, ids)
 
     def info(self) -> dict[str, Any]:

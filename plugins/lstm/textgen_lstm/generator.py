@@ -202,13 +202,16 @@ class LSTMGenerator(Tokenized, Generator):
         import torch
         from torch.nn import functional as F
 
+        from toolkit.neural import exact_float32
+
         inputs = torch.tensor([[self.primer, *ids[:-1]]])
         targets = torch.tensor([ids], dtype=torch.long).to(self.device)
         scored, state = [np.zeros(0)], None
-        for i in range(0, len(ids), SCORE_CHUNK):
-            logits, state = self._forward(inputs[:, i : i + SCORE_CHUNK], state)
-            nats = F.cross_entropy(logits[0].double(), targets[0, i : i + SCORE_CHUNK], reduction="none")
-            scored.append(nats.cpu().numpy())
+        with exact_float32(self.device):
+            for i in range(0, len(ids), SCORE_CHUNK):
+                logits, state = self._forward(inputs[:, i : i + SCORE_CHUNK], state)
+                nats = F.cross_entropy(logits[0].double(), targets[0, i : i + SCORE_CHUNK], reduction="none")
+                scored.append(nats.cpu().numpy())
         return np.concatenate(scored)
 
     def info(self) -> dict[str, Any]:
