@@ -3,6 +3,8 @@
 # fixes, and the char GPT-2 again for 90 s with validation over 131k tokens every 200 steps (the first run chose
 # its best weights on a 16k-token slice every ~11 s, and overfit after ~57 s). From the project root:
 #   run(command='bash bench/gpu-rerun.sh', carry=[".gpu"], timeout_s=300)
+# Since that call, pytest runs with -v and faulthandler_timeout: a run killed by its timeout still names each test
+# it finished, and a test stuck for 50 s dumps its stack (that call's was killed at 77% with 2 unnamed failures).
 set -u
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false TEXTGEN_CORPORA=$PWD/.gpu/corpora
 FINAL=${OUT:-/tmp/out}; mkdir -p "$FINAL"
@@ -12,7 +14,7 @@ python3 -m pip install -q --no-deps --no-build-isolation -e . -e plugins/lstm -e
   -e examples/textgen-bigram > "$FINAL/install.log" 2>&1 || tail -n 3 "$FINAL/install.log"
 export PATH="$(python3 -c "import os,sys;print(os.path.dirname(sys.executable))"):$PATH"
 echo "[$(date +%T)] tests"
-timeout 110 python3 -m pytest -q -p no:cacheprovider -n 8 plugins/lstm/tests/test_lstm.py plugins/gpt2/tests/test_gpt2.py \
+timeout 110 python3 -m pytest -v -p no:cacheprovider -o faulthandler_timeout=50 -n 8 plugins/lstm/tests/test_lstm.py plugins/gpt2/tests/test_gpt2.py \
   tests/neural tests/test_training_record.py > "$FINAL/pytest.log" 2>&1; echo "pytest rc=$?" >> "$FINAL/pytest.log"
 grep -E "^(FAILED|ERROR|SKIPPED)|passed|failed" "$FINAL/pytest.log" | tail -n 12
 echo "[$(date +%T)] gpt2 char 90 s, eval_tokens=131072, eval_every=200"

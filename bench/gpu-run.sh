@@ -39,7 +39,7 @@ pack; log "nanogpt ended; $(grep -c 'val loss' "$OUT/nanogpt.log") evals"
 (cd "$G/nanogpt" && timeout 60 python3 full_val.py /tmp/nano data/shakespeare_char/val.bin) 2>&1 | tee -a "$OUT/steps.log"
 # Phase 1 (untimed, in parallel): the GPU-side tests, a short word LSTM, DDP over nccl at world size 1.
 log "phase 1"
-(cd "$root" && timeout 120 python3 -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} \
+(cd "$root" && timeout 120 python3 -m pytest -v -p no:cacheprovider -o faulthandler_timeout=50 ${PYTEST_ARGS:-} \
    plugins/lstm/tests/test_lstm.py plugins/gpt2/tests/test_gpt2.py tests/neural tests/test_training_record.py \
    > "$OUT/pytest.log" 2>&1; echo "pytest rc=$?" >> "$OUT/pytest.log") &
 (timeout 60 textgen train lstm --corpus tinyshakespeare --level word --device $DEV --max-seconds 25 --seed 1 --out $R/lstm-word --json \

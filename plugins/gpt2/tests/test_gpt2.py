@@ -243,15 +243,17 @@ def test_gpt2_folders_load_without_transformers(level: str, hf_dir: Path, tmp_pa
     light = toolkit.load(folder)
     assert isinstance(light.model, native.GPT2)
     hf_model = AutoModelForCausalLM.from_pretrained(folder).to(light.device)  # on a GPU, the same GPU
+    # The two modules' attention kernels differ; on a GPU they round float32 differently.
+    close = {} if light.device.type == "cpu" else {"rtol": 1e-4, "atol": 1e-4}
     with torch.inference_mode():
         row = torch.tensor([[light.tokenizer.bos, *light.encode("ROMEO: It is")]], device=light.device)
-        torch.testing.assert_close(light.model(input_ids=row).logits, hf_model(input_ids=row).logits)
+        torch.testing.assert_close(light.model(input_ids=row).logits, hf_model(input_ids=row).logits, **close)
     texts = light.generate("ROMEO:", max_tokens=12, num_samples=2, seed=4)
     assert run.stdout.strip() == f"{texts!r} {light.score('JULIET:' + chr(10) + 'It is the sun.' + chr(10)).bpc!r}"
     light.save(tmp_path / "again")  # and what it writes back loads in plain transformers
     again = AutoModelForCausalLM.from_pretrained(tmp_path / "again").to(light.device)
     with torch.inference_mode():
-        torch.testing.assert_close(again(input_ids=row).logits, hf_model(input_ids=row).logits)
+        torch.testing.assert_close(again(input_ids=row).logits, hf_model(input_ids=row).logits, **close)
 
 
 def test_surprisal_follows_the_tokens(char_model: GPT2Generator) -> None:
