@@ -74,11 +74,14 @@ def exact_float32(device: torch.device) -> Iterator[None]:
             for k, value in zip(knobs, before, strict=True):
                 k.fp32_precision = value
         return
-    with torch.backends.cudnn.flags(enabled=torch.backends.cudnn.enabled, allow_tf32=False):
+    cudnn = torch.backends.cudnn  # older torch: flags() sets every flag, so the user's others are passed on
+    with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
+                     allow_tf32=False):
         yield
 
 
 def _knob(path: str) -> object | None:
+    """``torch.backends`` at ``path`` ("cudnn.rnn"), or None where this torch lacks it."""
     found: object | None = torch.backends
     for part in path.split("."):
         found = getattr(found, part, None)
