@@ -209,10 +209,9 @@ def cpu_rows(family: str) -> list[Any]:
     return [r for r in table.rows if r.max_corpus is None and r.device == "cpu"]
 
 
-def _shape(family: str, name: str) -> tuple:
+def _shape(row: Any) -> tuple:
     """A row's settings, so two rows that set the same model (GPT-2's cpu-medium and cpu-long) train once."""
-    found = [r for r in cpu_rows(family) if r.name == name]
-    return tuple(sorted(found[0].values.items())) if found else (name,)
+    return tuple(sorted(row.values.items()))
 
 
 def check_sizing(bench: Bench) -> list[Verdict]:
@@ -222,10 +221,10 @@ def check_sizing(bench: Bench) -> list[Verdict]:
         seconds = bench.seconds(budget)
         chosen = bench.train(family, f"sizing {budget:g} s, rule", threads=1, max_seconds=seconds)
         rows = {chosen["row"]: chosen}
-        shapes = {_shape(family, chosen["row"])}
+        shapes = {_shape(row) for row in cpu_rows(family) if row.name == chosen["row"]}
         for row in cpu_rows(family):
-            if row.name not in rows and _shape(family, row.name) not in shapes:  # a twin row trains the same model
-                shapes.add(_shape(family, row.name))
+            if row.name not in rows and _shape(row) not in shapes:  # a twin row trains the same model
+                shapes.add(_shape(row))
                 rows[row.name] = bench.train(family, f"sizing {budget:g} s, row {row.name}", threads=1,
                                              max_seconds=seconds, **row.values)
         best = min(rows, key=lambda name: rows[name]["nats"])
